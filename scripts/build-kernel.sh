@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Configure and build one kernel flavour out of tree: scripts/build-kernel.sh stock|rust
+#
+#   stock  CONFIG_KEXEC_RUST=n: the upstream C kexec/kdump, our reference
+#   rust   CONFIG_KEXEC_RUST=y: our overlay
+#
+# Both come from the same tree and the same fragment (scripts/config/kexec.config)
+# and differ only in that switch. The config is regenerated every time; Kbuild then
+# rebuilds only what a changed option or file touches.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+flavour=${1:?usage: build-kernel.sh stock|rust}
+case $flavour in
+    stock) switch="# CONFIG_KEXEC_RUST is not set" ;;
+    rust) switch="CONFIG_KEXEC_RUST=y" ;;
+    *) die "unknown flavour '$flavour' (stock or rust)" ;;
+esac
+[ -f "$SRC_DIR/Makefile" ] || die "no kernel tree at $SRC_DIR: run scripts/fetch-kernel.sh"
+
+O=$BUILD_DIR/$flavour
+mkdir -p "$O"
+frag=$O/kexec_rust.fragment
+{ cat "$REPO/scripts/config/kexec.config"; echo "$switch"; } >"$frag"
+
+kmake() { "${KMAKE[@]}" -C "$SRC_DIR" O="$O" "$@"; }
+
+kmake tinyconfig >/dev/null
+"$SRC_DIR/scripts/kconfig/merge_config.sh" -m -O "$O" "$O/.config" "$frag" >/dev/null
+kmake olddefconfig >/dev/null
+
+# Every option the fragment asks for must have stuck.
+bad=0
+while IFS= read -r line; do
+    case $line in
+        CONFIG_*=n | "# CONFIG_"*" is not set")
+            sym=${line%%=*}; sym=${sym#\# }; sym=${sym%% *}
+            if grep -q "^$sym=" "$O/.config"; then
+                echo "  $sym: asked n, got $(grep "^$sym=" "$O/.config")" >&2; bad=1
+            fi ;;
+        CONFIG_*=*)
+            if ! grep -qxF "$line" "$O/.config"; then
+                sym=${line%%=*}
+                echo "  $sym: asked ${line#*=}, got $(grep -E "^$sym=|^# $sym is not set" "$O/.config" || echo absent)" >&2
+                bad=1
+            fi ;;
+    esac
+done <"$frag"
+[ $bad -eq 0 ] || die "the $flavour config lost options after olddefconfig (unmet dependencies?)"
+
+log "building $flavour kernel in $O"
+start=$(date +%s)
+if ! kmake -j"$(jobs)" bzImage >"$O/build.log" 2>&1; then
+    grep -E 'error|Error' "$O/build.log" | head -n 40 >&2 || true
+    tail -n 20 "$O/build.log" >&2
+    die "$flavour kernel build failed (full log: $O/build.log)"
+fi
+log "$flavour kernel built in $(( $(date +%s) - start ))s: $O/arch/x86/boot/bzImage"

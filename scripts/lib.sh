@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings and helpers for the host scripts. Source it; do not run it.
+#
+# Every path that outlives a run lives under $KEXEC_RUST_CACHE (default
+# /var/cache/kexec-rust), never inside the clone.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${KEXEC_RUST_CACHE:-/var/cache/kexec-rust}
+# The Debian package that carries the kernel tarball, and the suite it comes from.
+KERNEL_PKG=${KERNEL_PKG:-linux-source-7.3}
+KERNEL_SUITE=${KERNEL_SUITE:-trixie-backports}
+KERNEL_MIRROR=${KERNEL_MIRROR:-http://deb.debian.org/debian}
+
+SRC_DIR=$CACHE/src/$KERNEL_PKG          # the unpacked upstream tree (hooks applied)
+BUILD_DIR=$CACHE/build                  # O= directories, one per flavour
+OUT_DIR=$CACHE/out                      # initramfs images, disks, serial logs
+TOOLS_DIR=$CACHE/tools                  # bindgen and other cargo-installed tools
+
+LLVM_SUFFIX=-19
+export LIBCLANG_PATH=/usr/lib/llvm${LLVM_SUFFIX}/lib
+BINDGEN=$TOOLS_DIR/bin/bindgen
+# The kernel needs rustc with matching library sources: Debian's rustc-web and
+# rust-web-src, not the rustup toolchain that may come first in PATH.
+KMAKE=(make -s LLVM="$LLVM_SUFFIX" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
+       BINDGEN="$BINDGEN" ARCH=x86_64)
+
+FLAVOURS=(stock rust)
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Print a tool's version once per run, the first time it is asked for.
+declare -A _versions_shown=()
+show_version() {
+    local name=$1; shift
+    [ -n "${_versions_shown[$name]:-}" ] && return 0
+    _versions_shown[$name]=1
+    printf '  %-16s %s\n' "$name" "$("$@" 2>&1 | head -n 1)" >&2
+}
+
+# The number of parallel jobs for make.
+jobs() { nproc; }

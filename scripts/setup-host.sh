@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Install what the host needs to build and test: Debian packages, bindgen, drgn.
+# Idempotent: a second run checks and prints versions only.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+PACKAGES=(
+    rustc-web rust-web-src
+    clang-19 lld-19 llvm-19 libclang-19-dev
+    make bc flex bison libelf-dev libssl-dev cpio xz-utils gzip
+    qemu-system-x86 kexec-tools busybox-static
+    binutils makedumpfile python3-venv
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+        missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    timeout 900 apt-get update -qq ||
+        die "apt-get update failed: is the Debian mirror reachable?"
+    # A postinst can fail on the first pass in a minimal container (debconf
+    # without apt-utils); dpkg --configure -a and a second pass settle it.
+    timeout 1800 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+        { dpkg --configure -a >/dev/null 2>&1 || true
+          timeout 1800 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
+        die "apt-get install failed for: ${missing[*]}"
+fi
+
+# bindgen: the kernel tree needs >= 0.71.1; build it once into the cache.
+if ! [ -x "$BINDGEN" ]; then
+    log "building bindgen-cli into $TOOLS_DIR (a few minutes, once)"
+    mkdir -p "$TOOLS_DIR"
+    timeout 1800 cargo install --quiet --locked --root "$TOOLS_DIR" bindgen-cli@0.73.2 ||
+        die "cargo install bindgen-cli failed"
+fi
+
+# drgn reads the vmcore on the host as an independent check.
+if ! [ -x "$CACHE/venv/bin/drgn" ]; then
+    log "installing drgn into $CACHE/venv"
+    rm -rf "$CACHE/venv"
+    /usr/bin/python3 -m venv "$CACHE/venv"
+    timeout 900 "$CACHE/venv/bin/pip" install --quiet --disable-pip-version-check drgn ||
+        die "pip install drgn failed"
+fi
+
+log "host tools:"
+show_version rustc /usr/bin/rustc --version
+show_version bindgen "$BINDGEN" --version
+show_version clang clang$LLVM_SUFFIX --version
+show_version ld.lld ld.lld$LLVM_SUFFIX --version
+show_version qemu qemu-system-x86_64 --version
+show_version kexec-tools kexec --version
+show_version busybox sh -c 'busybox | head -n 1'
+show_version makedumpfile sh -c 'makedumpfile -v | grep -m1 makedumpfile'
+show_version drgn "$CACHE/venv/bin/drgn" --version
+show_version cargo cargo --version

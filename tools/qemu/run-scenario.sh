@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Run one scenario on one kernel flavour in QEMU (TCG) and judge it:
+#
+#   tools/qemu/run-scenario.sh FLAVOUR SCENARIO
+#
+# Prints one line "PASS|FAIL FLAVOUR SCENARIO: reason" on stdout and exits 0 on
+# PASS. The serial log is kept in $OUT_DIR/FLAVOUR/SCENARIO/serial.log; on failure
+# its tail is printed on stderr.
+#
+# Environment: QEMU_TIMEOUT (seconds, default 300), GUEST_MEM (default 1G),
+# GUEST_CPUS (default 2), CRASHKERNEL (default 96M, kdump only), KR_APPEND (extra
+# kernel arguments for the first kernel).
+set -euo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+
+flavour=${1:?usage: run-scenario.sh FLAVOUR SCENARIO}
+scenario=${2:?usage: run-scenario.sh FLAVOUR SCENARIO}
+timeout_s=${QEMU_TIMEOUT:-300}
+mem=${GUEST_MEM:-1G}
+cpus=${GUEST_CPUS:-2}
+crashkernel=${CRASHKERNEL:-96M}
+
+# The stage whose KR-DONE ends a successful run.
+case $scenario in
+    boot) final=1 ;;
+    kexec | kexec-file | unload) final=2 ;;
+    kdump) final=capture ;;
+    *) die "unknown scenario '$scenario'" ;;
+esac
+
+bzimage=$BUILD_DIR/$flavour/arch/x86/boot/bzImage
+initramfs=$OUT_DIR/$flavour.cpio.gz
+[ -f "$bzimage" ] || die "no $flavour kernel: run scripts/build-kernel.sh $flavour"
+[ -f "$initramfs" ] || die "no $flavour initramfs: run tools/initramfs/build.sh $flavour"
+
+dir=$OUT_DIR/$flavour/$scenario
+rm -rf "$dir"
+mkdir -p "$dir"
+serial=$dir/serial.log
+
+append="console=ttyS0 panic=-1 krscenario=$scenario ${KR_APPEND:-}"
+disk=()
+if [ "$scenario" = kdump ]; then
+    append="$append crashkernel=$crashkernel"
+    truncate -s 4G "$dir/vmcore.img"
+    disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
+fi
+
+verdict() {
+    local status=$1 reason=$2
+    echo "$status $flavour $scenario: $reason"
+    if [ "$status" = FAIL ]; then
+        echo "---- last 30 lines of $serial ----" >&2
+        tail -n 30 "$serial" | sed 's/\r$//' >&2
+        echo "----" >&2
+        exit 1
+    fi
+    exit 0
+}
+
+start=$(date +%s.%N)
+set +e
+timeout --foreground -k 5 "$timeout_s" \
+    qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp "$cpus" -m "$mem" \
+    -kernel "$bzimage" -initrd "$initramfs" -append "$append" \
+    "${disk[@]}" -display none -monitor none -serial "file:$serial" \
+    -no-reboot </dev/null >"$dir/qemu.out" 2>&1
+rc=$?
+set -e
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+printf '%.1f\n' "$elapsed" >"$dir/elapsed"
+
+[ $rc -eq 124 ] || [ $rc -eq 137 ] && verdict FAIL "QEMU timeout after ${timeout_s}s"
+[ $rc -eq 0 ] || verdict FAIL "QEMU exited with $rc: $(head -c 300 "$dir/qemu.out")"
+grep -a -m1 '^KR-FAIL' "$serial" >"$dir/fail" && verdict FAIL "guest: $(sed 's/\r$//' "$dir/fail")"
+grep -aq "^KR-DONE $scenario stage=$final" "$serial" ||
+    verdict FAIL "stage '$final' never finished (no KR-DONE)"
+
+# Every kernel that booted must have named its implementation: the rust flavour
+# prints the kexec_rust banner, the stock one must not.
+boots=$(grep -ac 'Linux version ' "$serial" || true)
+banners=$(grep -ac 'kexec_rust: ' "$serial" || true)
+if [ "$flavour" = rust ]; then
+    [ "$banners" -ge "$boots" ] || verdict FAIL "$boots kernels booted but only $banners kexec_rust banners"
+else
+    [ "$banners" -eq 0 ] || verdict FAIL "stock kernel printed a kexec_rust banner"
+fi
+
+if [ "$scenario" = kdump ]; then
+    "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
+        { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }
+    verdict PASS "$(tail -n 1 "$dir/check.log") in $(cat "$dir/elapsed")s"
+fi
+verdict PASS "$boots kernels booted, stage '$final' reached in $(cat "$dir/elapsed")s"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Run every test: host `cargo test`, then each QEMU scenario on the stock kernel
+# (CONFIG_KEXEC_RUST=n, the reference) and on ours (CONFIG_KEXEC_RUST=y).
+#
+#   tools/run-tests.sh [SCENARIO...]     default: boot kexec kexec-file unload kdump
+#
+# One PASS/FAIL line per check, then "N passed, M failed". Exits 1 if any failed.
+set -euo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(boot kexec kexec-file unload kdump)
+
+"$REPO/scripts/setup.sh"
+
+passed=0
+failed=0
+record() { # status line
+    echo "$1 $2"
+    if [ "$1" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+
+log "host tests: cargo test"
+cargo_log=$CACHE/cargo-test.log
+if (cd "$REPO" && CARGO_TARGET_DIR=$CACHE/cargo-target cargo test) >"$cargo_log" 2>&1; then
+    grep '^test result' "$cargo_log"
+    record PASS "host cargo test: $(grep -o '[0-9]* passed' "$cargo_log" | awk '{s += $1} END {print s}') tests"
+else
+    tail -n 40 "$cargo_log"
+    record FAIL "host cargo test (log: $cargo_log)"
+fi
+
+for f in "${FLAVOURS[@]}"; do
+    "$REPO/scripts/build-kernel.sh" "$f"
+    "$REPO/tools/initramfs/build.sh" "$f"
+done
+if [ -f "$BUILD_DIR/rust/kexec_rust/rust/kexec_rust.o" ]; then
+    record PASS "rust build: kexec_rust/rust/kexec_rust.o built into vmlinux"
+else
+    record FAIL "rust build: no kexec_rust/rust/kexec_rust.o"
+fi
+
+for s in "${scenarios[@]}"; do
+    for f in "${FLAVOURS[@]}"; do
+        if line=$("$REPO/tools/qemu/run-scenario.sh" "$f" "$s"); then
+            record PASS "${line#PASS }"
+        else
+            record FAIL "${line#FAIL }"
+        fi
+    done
+done
+
+# Same scenario, two kernels: their vmcores must have the same layout.
+if [ -f "$OUT_DIR/stock/kdump/layout.txt" ] && [ -f "$OUT_DIR/rust/kdump/layout.txt" ]; then
+    if diff -u "$OUT_DIR/stock/kdump/layout.txt" "$OUT_DIR/rust/kdump/layout.txt" >"$OUT_DIR/kdump-layout.diff"; then
+        record PASS "kdump: stock and rust vmcores have the same layout ($(wc -l <"$OUT_DIR/rust/kdump/layout.txt") lines)"
+    else
+        cat "$OUT_DIR/kdump-layout.diff"
+        record FAIL "kdump: stock and rust vmcore layouts differ (see $OUT_DIR/kdump-layout.diff)"
+    fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Check the vmcore a kdump run saved: tools/vmcore/check.sh FLAVOUR RUN_DIR
+#
+# RUN_DIR holds serial.log and vmcore.img (the capture kernel's virtio disk). The
+# vmcore is cut to the size the capture kernel reported and checked three ways:
+#   1. vmcore-check (ours): ELF64 core, one PT_NOTE, an NT_PRSTATUS per CPU,
+#      VMCOREINFO with OSRELEASE and PAGESIZE, PT_LOADs covering System RAM of the
+#      crashed kernel outside the crash kernel reservation;
+#   2. readelf: an independent ELF reader agrees on the NT_PRSTATUS count;
+#   3. makedumpfile --dump-dmesg (or drgn with vmlinux, if makedumpfile cannot read
+#      this kernel): the panic message is in the dumped kernel log.
+# The last line printed is a one-line summary.
+set -euo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+
+flavour=${1:?usage: check.sh FLAVOUR RUN_DIR}
+dir=${2:?usage: check.sh FLAVOUR RUN_DIR}
+serial=$dir/serial.log
+panic_msg='sysrq triggered crash'
+
+field() { grep -a -m1 "$1" "$serial" | sed 's/\r$//'; }
+size=$(field '^KR-VMCORE ' | sed -n 's/.* size=\([0-9]*\).*/\1/p')
+[ -n "$size" ] || die "the capture kernel did not report a vmcore size"
+release=$(field '^KR-STAGE 1 ' | awk '{print $4}')
+cpus=$(field '^KR-INFO cpus=' | sed 's/.*cpus=//')
+sed -n '/^KR-IOMEM-BEGIN/,/^KR-IOMEM-END/p' "$serial" | sed 's/\r$//' | grep -v '^KR-' >"$dir/iomem.txt"
+
+if [ -f "$dir/vmcore.img" ]; then
+    truncate -s "$size" "$dir/vmcore.img"
+    mv "$dir/vmcore.img" "$dir/vmcore"
+fi
+vmcore=$dir/vmcore
+
+(cd "$REPO" && CARGO_TARGET_DIR=$CACHE/cargo-target cargo build --quiet --release -p vmcore-check)
+checker=$CACHE/cargo-target/release/vmcore-check
+summary=$("$checker" --cpus "$cpus" --release "$release" --iomem "$dir/iomem.txt" \
+    --layout "$dir/layout.txt" "$vmcore") || { echo "$summary"; exit 1; }
+echo "$summary"
+
+readelf -W -n -l "$vmcore" >"$dir/readelf.txt" 2>"$dir/readelf.err" ||
+    die "readelf could not read the vmcore: $(head -n 3 "$dir/readelf.err")"
+[ ! -s "$dir/readelf.err" ] || die "readelf complained: $(head -n 3 "$dir/readelf.err")"
+n=$(grep -c 'NT_PRSTATUS' "$dir/readelf.txt" || true)
+[ "$n" -eq "$cpus" ] || die "readelf sees $n NT_PRSTATUS notes, expected $cpus"
+echo "readelf: $n NT_PRSTATUS notes, $(grep -c '^  LOAD' "$dir/readelf.txt") LOAD segments"
+
+tool=makedumpfile
+rm -f "$dir/dmesg.txt"
+if ! timeout 300 makedumpfile --dump-dmesg "$vmcore" "$dir/dmesg.txt" >"$dir/makedumpfile.log" 2>&1 ||
+    ! grep -q "$panic_msg" "$dir/dmesg.txt"; then
+    tool=drgn
+    timeout 300 "$CACHE/venv/bin/drgn" -c "$vmcore" -s "$BUILD_DIR/$flavour/vmlinux" -q -e '
+from drgn.helpers.linux.printk import get_printk_records
+for r in get_printk_records(prog):
+    print(r.text.decode(errors="replace"))
+' >"$dir/dmesg.txt" 2>"$dir/drgn.err" || die "drgn could not read the vmcore: $(tail -n 3 "$dir/drgn.err")"
+fi
+grep -q "$panic_msg" "$dir/dmesg.txt" || die "no '$panic_msg' in the kernel log that $tool read from the vmcore"
+echo "$summary; $tool found \"$panic_msg\" in the dumped log"

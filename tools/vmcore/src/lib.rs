@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Checks that a vmcore saved by a kdump capture kernel is what makedumpfile,
+//! crash and drgn expect: an ELF64 x86_64 core with one PT_NOTE that holds an
+//! NT_PRSTATUS note per CPU of the crashed kernel and a VMCOREINFO note, and PT_LOAD
+//! segments that cover the crashed kernel's System RAM except the crash kernel's
+//! own reservation.
+
+pub mod elf;
+pub mod ranges;
+
+use elf::{Note, Phdr, NT_PRSTATUS, PT_LOAD, PT_NOTE};
+use ranges::RangeSet;
+use std::collections::BTreeSet;
+
+/// Random access to the bytes of a core file.
+pub trait Source {
+    /// Reads exactly `len` bytes at `off`, or fails.
+    fn read_at(&self, off: u64, len: usize) -> Result<Vec<u8>, String>;
+    /// The size of the file in bytes.
+    fn size(&self) -> u64;
+}
+
+impl Source for [u8] {
+    fn read_at(&self, off: u64, len: usize) -> Result<Vec<u8>, String> {
+        let s = usize::try_from(off).map_err(|_| "offset overflows".to_string())?;
+        self.get(s..s.checked_add(len).ok_or("length overflows")?)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| format!("{len} bytes at {off:#x} lie past the end ({:#x})", self.len()))
+    }
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
+impl Source for std::fs::File {
+    fn read_at(&self, off: u64, len: usize) -> Result<Vec<u8>, String> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0; len];
+        self.read_exact_at(&mut buf, off)
+            .map_err(|e| format!("reading {len} bytes at {off:#x}: {e}"))?;
+        Ok(buf)
+    }
+    fn size(&self) -> u64 {
+        self.metadata().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// What the crashed kernel looked like, from its serial log.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    /// Online CPUs of the crashed kernel.
+    pub cpus: usize,
+    /// `uname -r` of the crashed kernel.
+    pub release: String,
+    /// System RAM of the crashed kernel.
+    pub ram: RangeSet,
+    /// Its crash kernel reservation.
+    pub crash: RangeSet,
+}
+
+/// What the checker found; `layout()` is the part two kernels must agree on.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub phdrs: Vec<Phdr>,
+    pub notes: Vec<Note>,
+    pub vmcoreinfo: Vec<(String, String)>,
+    pub loaded: RangeSet,
+}
+
+impl Report {
+    /// The number of NT_PRSTATUS notes.
+    pub fn prstatus(&self) -> usize {
+        self.notes.iter().filter(|n| n.name == "CORE" && n.n_type == NT_PRSTATUS).count()
+    }
+
+    /// A value from VMCOREINFO.
+    pub fn info(&self, key: &str) -> Option<&str> {
+        self.vmcoreinfo.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// A text summary for diffing the vmcores of two kernels: header facts, the
+    /// program headers (addresses and sizes, not file offsets) and the sorted set
+    /// of notes and VMCOREINFO keys.
+    pub fn layout(&self) -> String {
+        let mut s = String::new();
+        for p in &self.phdrs {
+            let kind = match p.p_type {
+                PT_NOTE => "PT_NOTE".to_string(),
+                PT_LOAD => "PT_LOAD".to_string(),
+                t => format!("type {t:#x}"),
+            };
+            if p.p_type == PT_NOTE {
+                s += &format!("phdr {kind}\n");
+            } else {
+                s += &format!("phdr {kind} paddr={:#x} memsz={:#x}\n", p.paddr, p.memsz);
+            }
+        }
+        let notes: BTreeSet<_> = self.notes.iter().map(|n| format!("note {} type={}", n.name, n.n_type)).collect();
+        for n in notes {
+            s += &n;
+            s.push('\n');
+        }
+        let keys: BTreeSet<_> = self.vmcoreinfo.iter().map(|(k, _)| k.as_str()).collect();
+        for k in keys {
+            s += &format!("vmcoreinfo {k}\n");
+        }
+        s
+    }
+}
+
+/// Reads and checks a vmcore. Returns the report, or every rule that failed.
+pub fn check(f: &(impl Source + ?Sized), want: &Expect) -> Result<Report, Vec<String>> {
+    let mut errors = Vec::new();
+    let head = f.read_at(0, 64).map_err(|e| vec![e])?;
+    let h = elf::parse_header(&head).map_err(|e| vec![e.0])?;
+    if h.e_type != elf::ET_CORE {
+        errors.push(format!("e_type is {}, not ET_CORE", h.e_type));
+    }
+    if h.e_machine != elf::EM_X86_64 {
+        errors.push(format!("e_machine is {}, not EM_X86_64", h.e_machine));
+    }
+    let table = f
+        .read_at(h.phoff, h.phnum as usize * 56)
+        .map_err(|e| vec![format!("program header table: {e}")])?;
+    let shifted = elf::Header { phoff: 0, ..h };
+    let phdrs = elf::parse_phdrs(&table, &shifted).map_err(|e| vec![e.0])?;
+
+    let mut report = Report { phdrs: phdrs.clone(), ..Default::default() };
+    let size = f.size();
+    for (i, p) in phdrs.iter().enumerate() {
+        if p.offset.checked_add(p.filesz).map_or(true, |end| end > size) {
+            errors.push(format!("segment {i} ({:#x}+{:#x}) lies past the end of the file ({size:#x})", p.offset, p.filesz));
+        }
+    }
+
+    let note_segs: Vec<_> = phdrs.iter().filter(|p| p.p_type == PT_NOTE).collect();
+    if note_segs.len() != 1 {
+        errors.push(format!("{} PT_NOTE segments, expected exactly one", note_segs.len()));
+    }
+    for p in &note_segs {
+        match f.read_at(p.offset, p.filesz as usize).map_err(|e| e.to_string()).and_then(|b| {
+            elf::parse_notes(&b).map_err(|e| e.0)
+        }) {
+            Ok(n) => report.notes.extend(n),
+            Err(e) => errors.push(format!("PT_NOTE: {e}")),
+        }
+    }
+
+    if report.prstatus() != want.cpus {
+        errors.push(format!("{} NT_PRSTATUS notes, expected one per CPU ({})", report.prstatus(), want.cpus));
+    }
+    match report.notes.iter().find(|n| n.name == "VMCOREINFO") {
+        None => errors.push("no VMCOREINFO note".into()),
+        Some(n) => {
+            report.vmcoreinfo = String::from_utf8_lossy(&n.desc)
+                .lines()
+                .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.trim_end_matches('\0').to_string())))
+                .collect();
+        }
+    }
+    if !report.vmcoreinfo.is_empty() {
+        match report.info("OSRELEASE") {
+            Some(r) if r == want.release => {}
+            other => errors.push(format!("VMCOREINFO OSRELEASE is {other:?}, expected {:?}", want.release)),
+        }
+        match report.info("PAGESIZE") {
+            Some("4096") => {}
+            other => errors.push(format!("VMCOREINFO PAGESIZE is {other:?}, expected \"4096\"")),
+        }
+    }
+
+    report.loaded = RangeSet::from_ranges(
+        phdrs
+            .iter()
+            .filter(|p| p.p_type == PT_LOAD)
+            .map(|p| (p.paddr, p.paddr.saturating_add(p.memsz)))
+            .collect(),
+    );
+    let needed = want.ram.minus(&want.crash);
+    let missing = needed.minus(&report.loaded);
+    if missing.bytes() > 0 {
+        errors.push(format!(
+            "{} bytes of System RAM not in any PT_LOAD, first at {:#x}-{:#x}",
+            missing.bytes(),
+            missing.ranges()[0].0,
+            missing.ranges()[0].1
+        ));
+    }
+    let leaked = report.loaded.intersect(&want.crash);
+    if leaked.bytes() > 0 {
+        errors.push(format!("PT_LOAD segments cover {} bytes of the crash kernel reservation", leaked.bytes()));
+    }
+    if needed.bytes() == 0 {
+        errors.push("the expected System RAM is empty (no /proc/iomem from the first kernel?)".into());
+    }
+
+    if errors.is_empty() {
+        Ok(report)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::elf::tests::{core, note};
+    use super::*;
+
+    fn expect() -> Expect {
+        Expect {
+            cpus: 2,
+            release: "7.3.4".into(),
+            ram: RangeSet::from_ranges(vec![(0x1000, 0x9f000), (0x100000, 0x800000)]),
+            crash: RangeSet::from_ranges(vec![(0x400000, 0x600000)]),
+        }
+    }
+
+    fn notes(cpus: usize, info: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        for _ in 0..cpus {
+            b.extend(note("CORE", NT_PRSTATUS, &[0; 336]));
+        }
+        b.extend(note("VMCOREINFO", 0, info.as_bytes()));
+        b
+    }
+
+    const INFO: &str = "OSRELEASE=7.3.4\nPAGESIZE=4096\nSYMBOL(init_uts_ns)=ffffffff82000000\n";
+
+    fn good() -> Vec<u8> {
+        core(&[
+            (PT_NOTE, 0, 0, notes(2, INFO)),
+            (PT_LOAD, 0x1000, 0x9e000, vec![]),
+            (PT_LOAD, 0x100000, 0x300000, vec![]),
+            (PT_LOAD, 0x600000, 0x200000, vec![]),
+        ])
+    }
+
+    #[test]
+    fn a_good_core_passes_and_reports_its_layout() {
+        let r = check(good().as_slice(), &expect()).unwrap();
+        assert_eq!(r.prstatus(), 2);
+        assert_eq!(r.info("OSRELEASE"), Some("7.3.4"));
+        let l = r.layout();
+        assert!(l.contains("phdr PT_LOAD paddr=0x600000 memsz=0x200000\n"));
+        assert!(l.contains("vmcoreinfo SYMBOL(init_uts_ns)\n"));
+        assert!(l.contains("note CORE type=1\n"));
+    }
+
+    #[test]
+    fn missing_cpu_note_fails() {
+        let f = core(&[(PT_NOTE, 0, 0, notes(1, INFO)), (PT_LOAD, 0x1000, 0x7ff000, vec![])]);
+        let e = check(f.as_slice(), &expect()).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("1 NT_PRSTATUS notes")), "{e:?}");
+    }
+
+    #[test]
+    fn uncovered_ram_fails_and_names_the_hole() {
+        let f = core(&[(PT_NOTE, 0, 0, notes(2, INFO)), (PT_LOAD, 0x1000, 0x9e000, vec![]), (PT_LOAD, 0x100000, 0x300000, vec![])]);
+        let e = check(f.as_slice(), &expect()).unwrap_err();
+        assert_eq!(e, vec!["2097152 bytes of System RAM not in any PT_LOAD, first at 0x600000-0x800000".to_string()]);
+    }
+
+    #[test]
+    fn dumping_the_crash_reservation_fails() {
+        let f = core(&[(PT_NOTE, 0, 0, notes(2, INFO)), (PT_LOAD, 0x1000, 0x7ff000, vec![])]);
+        let e = check(f.as_slice(), &expect()).unwrap_err();
+        assert!(e[0].contains("crash kernel reservation"), "{e:?}");
+    }
+
+    #[test]
+    fn wrong_release_pagesize_or_no_vmcoreinfo_fail() {
+        let bad = "OSRELEASE=6.1\nPAGESIZE=65536\n";
+        let mut f = good();
+        let at = f.windows(INFO.len()).position(|w| w == INFO.as_bytes()).unwrap();
+        f[at..at + bad.len()].copy_from_slice(bad.as_bytes());
+        let e = check(f.as_slice(), &expect()).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("OSRELEASE")), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("PAGESIZE")), "{e:?}");
+
+        let f = core(&[(PT_NOTE, 0, 0, note("CORE", 1, &[0; 8]).repeat(2)), (PT_LOAD, 0x1000, 0x7ff000, vec![])]);
+        let e = check(f.as_slice(), &Expect { crash: RangeSet::default(), ..expect() }).unwrap_err();
+        assert_eq!(e, vec!["no VMCOREINFO note".to_string()]);
+    }
+
+    #[test]
+    fn truncated_file_and_two_note_segments_fail() {
+        let mut f = core(&[(PT_NOTE, 0, 0, notes(2, INFO)), (PT_NOTE, 0, 0, vec![]), (PT_LOAD, 0x1000, 0x7ff000, vec![1; 64])]);
+        f.truncate(f.len() - 10);
+        let e = check(f.as_slice(), &Expect { crash: RangeSet::default(), ..expect() }).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("past the end of the file")), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("2 PT_NOTE segments")), "{e:?}");
+    }
+}
