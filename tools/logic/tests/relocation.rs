@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The relocation model: simulated physical memory and page allocators (some of
+//! them hostile), an image planned by `entry::Planner` for random segment layouts,
+//! and the list replayed exactly as the relocate stub copies. After the replay
+//! every destination must hold its segment's bytes (zero past bufsz) and every
+//! other page must be as it was.
+
+use kexec_logic::entry::{self, OutOfMemory, PageStore, Planner, ENTRIES_PER_PAGE, IND_DONE, IND_SOURCE};
+use kexec_logic::segment::{validate, Limits, Segment, PAGE_SIZE};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A small deterministic PRNG (xorshift64*), so failures reproduce from the seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// How the simulated buddy allocator hands out free pages.
+#[derive(Clone, Copy, Debug)]
+enum Order {
+    Ascending,
+    Descending,
+    Random,
+    /// Destination pages first, in reverse destination order: the worst case for
+    /// the conflict rule.
+    DestinationsFirst,
+}
+
+/// Physical memory of `pages` pages, each holding 512 u64 words.
+struct Machine {
+    mem: Vec<[u64; ENTRIES_PER_PAGE]>,
+    free: Vec<u64>,
+    allocated: BTreeSet<u64>,
+    set_aside: BTreeSet<u64>,
+}
+
+impl Machine {
+    fn new(pages: u64, order: Order, dests: &BTreeSet<u64>, rng: &mut Rng) -> Self {
+        let mut mem = vec![[0u64; ENTRIES_PER_PAGE]; pages as usize];
+        // Garbage everywhere: whatever was in RAM before.
+        for (i, p) in mem.iter_mut().enumerate() {
+            p[0] = 0xdead_0000_0000 | i as u64;
+            p[ENTRIES_PER_PAGE - 1] = rng.next();
+        }
+        let mut all: Vec<u64> = (0..pages).map(|p| p * PAGE_SIZE).collect();
+        match order {
+            Order::Ascending => all.reverse(), // `free` pops from the end
+            Order::Descending => {}
+            Order::Random => {
+                for i in (1..all.len()).rev() {
+                    let j = rng.below(i as u64 + 1) as usize;
+                    all.swap(i, j);
+                }
+            }
+            Order::DestinationsFirst => {
+                all.sort_by_key(|a| (dests.contains(a), std::cmp::Reverse(*a)));
+                // Popped from the end: destinations come out first, highest first.
+                all.reverse();
+                all.sort_by_key(|a| dests.contains(a));
+            }
+        }
+        Machine { mem, free: all, allocated: BTreeSet::new(), set_aside: BTreeSet::new() }
+    }
+
+    fn page(&self, a: u64) -> &[u64; ENTRIES_PER_PAGE] {
+        &self.mem[(a / PAGE_SIZE) as usize]
+    }
+
+    fn page_mut(&mut self, a: u64) -> &mut [u64; ENTRIES_PER_PAGE] {
+        &mut self.mem[(a / PAGE_SIZE) as usize]
+    }
+}
+
+impl PageStore for Machine {
+    fn alloc(&mut self) -> Option<u64> {
+        let p = self.free.pop()?;
+        self.allocated.insert(p);
+        Some(p)
+    }
+    fn read_entry(&self, page: u64, index: usize) -> u64 {
+        self.page(page)[index]
+    }
+    fn write_entry(&mut self, page: u64, index: usize, value: u64) {
+        self.page_mut(page)[index] = value;
+    }
+    fn copy_page(&mut self, dst: u64, src: u64) {
+        let s = *self.page(src);
+        *self.page_mut(dst) = s;
+    }
+    fn set_aside(&mut self, page: u64) -> Result<(), OutOfMemory> {
+        assert!(self.set_aside.insert(page), "page {page:#x} set aside twice");
+        Ok(())
+    }
+    fn take_set_aside(&mut self, page: u64) -> bool {
+        self.set_aside.remove(&page)
+    }
+    fn release_set_aside(&mut self) {
+        for p in std::mem::take(&mut self.set_aside) {
+            self.allocated.remove(&p);
+            self.free.push(p);
+        }
+    }
+}
+
+/// The word a segment has at byte offset `off` (data past bufsz is zero).
+fn seg_word(seed: u64, seg: &Segment, off: u64) -> u64 {
+    if off + 8 <= seg.bufsz {
+        seed ^ (seg.mem + off).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    } else if off < seg.bufsz {
+        // The last partial word: only its low bufsz - off bytes are data.
+        let full = seed ^ (seg.mem + off).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        full & ((1u64 << (8 * (seg.bufsz - off))) - 1)
+    } else {
+        0
+    }
+}
+
+/// Random non-overlapping, page-aligned segments inside `pages` pages.
+fn random_segments(rng: &mut Rng, pages: u64) -> Vec<Segment> {
+    let n = 1 + rng.below(6);
+    let mut segs: Vec<Segment> = Vec::new();
+    for _ in 0..n * 4 {
+        if segs.len() as u64 == n {
+            break;
+        }
+        let len = 1 + rng.below(pages / 8);
+        let start = rng.below(pages - len);
+        let (ms, me) = (start * PAGE_SIZE, (start + len) * PAGE_SIZE);
+        if segs.iter().any(|s| me > s.mem && ms < s.mem + s.memsz) {
+            continue;
+        }
+        let memsz = len * PAGE_SIZE;
+        let bufsz = match rng.below(4) {
+            0 => memsz,
+            1 => 0,
+            _ => rng.below(memsz + 1),
+        };
+        segs.push(Segment { buf: 0x7000_0000, bufsz, mem: ms, memsz });
+    }
+    segs
+}
+
+struct Outcome {
+    copied: usize,
+    indirection_pages: usize,
+}
+
+/// Plans, replays and checks one image; panics with the seed on any violation.
+fn run_case(seed: u64, order: Order, pages: u64, control_first: bool) -> Outcome {
+    let mut rng = Rng(seed | 1);
+    let segs = random_segments(&mut rng, pages);
+    let limits = Limits { destination_limit: pages * PAGE_SIZE + 1, total_ram_pages: pages * 2, crash_window: None };
+    let valid = validate(&segs, &limits).unwrap_or_else(|v| panic!("seed {seed}: generator made bad segments: {v}"));
+    let dests: BTreeSet<u64> =
+        segs.iter().flat_map(|s| (0..s.pages()).map(move |n| s.mem + n * PAGE_SIZE)).collect();
+    let mut m = Machine::new(pages, order, &dests, &mut rng);
+    let data_seed = rng.next();
+
+    let mut planner = Planner::new(&mut m, valid);
+    // The kernel allocates the control page first, which sets aside every
+    // destination page the allocator offers before a usable one; half of the cases
+    // allocate it last so that the segments meet the hostile allocator head-on.
+    let mut control = None;
+    if control_first {
+        control = Some(planner.alloc_control_page().expect("control page"));
+    }
+    for (i, seg) in segs.iter().enumerate() {
+        planner
+            .load_segment(i, |store: &mut Machine, page, off| -> Result<(), OutOfMemory> {
+                let p = store.page_mut(page);
+                for (w, word) in p.iter_mut().enumerate() {
+                    *word = seg_word(data_seed, seg, off + 8 * w as u64);
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|_| panic!("seed {seed}: out of memory"));
+    }
+    if !control_first {
+        control = Some(planner.alloc_control_page().expect("control page"));
+    }
+    let control = control.unwrap();
+    assert!(!dests.contains(&control), "seed {seed}: control page {control:#x} is a destination");
+    let list = planner.finish();
+
+    // Every source and indirection page is its own destination or none.
+    let mut sources = Vec::new();
+    let mut ind_pages = Vec::new();
+    let mut entries = 0;
+    list.walk(&m, |e| {
+        entries += 1;
+        if e & IND_SOURCE != 0 {
+            sources.push(e & !(PAGE_SIZE - 1));
+        }
+        if e & entry::IND_INDIRECTION != 0 {
+            ind_pages.push(e & !(PAGE_SIZE - 1));
+        }
+    });
+    for p in &ind_pages {
+        assert!(!dests.contains(p), "seed {seed}: indirection page {p:#x} is a destination");
+    }
+    let total_pages: u64 = segs.iter().map(Segment::pages).sum();
+    assert_eq!(sources.len() as u64, total_pages, "seed {seed}: one source per destination page");
+    let uniq: BTreeSet<_> = sources.iter().collect();
+    assert_eq!(uniq.len(), sources.len(), "seed {seed}: a source page used twice");
+    assert!(m.set_aside.is_empty());
+
+    // Replay as the stub does and compare.
+    let before: BTreeMap<u64, [u64; ENTRIES_PER_PAGE]> =
+        (0..pages).map(|p| (p * PAGE_SIZE, *m.page(p * PAGE_SIZE))).collect();
+    let copied = entry::relocate(&mut m, list.head(), entries + 16).unwrap_or_else(|| panic!("seed {seed}: no IND_DONE"));
+    assert_eq!(copied as u64, total_pages);
+    for seg in &segs {
+        for n in 0..seg.pages() {
+            let dest = seg.mem + n * PAGE_SIZE;
+            let got = m.page(dest);
+            for w in 0..ENTRIES_PER_PAGE {
+                let want = seg_word(data_seed, seg, n * PAGE_SIZE + 8 * w as u64);
+                assert_eq!(got[w], want, "seed {seed} {order:?}: {dest:#x} word {w} is wrong after relocation");
+            }
+        }
+    }
+    for (addr, old) in before {
+        if !dests.contains(&addr) {
+            assert_eq!(m.page(addr), &old, "seed {seed}: non-destination page {addr:#x} changed");
+        }
+    }
+    Outcome { copied, indirection_pages: ind_pages.len() }
+}
+
+#[test]
+fn random_layouts_relocate_exactly_under_every_allocator() {
+    let mut cases = 0;
+    for seed in 1..=750u64 {
+        for order in [Order::Ascending, Order::Descending, Order::Random, Order::DestinationsFirst] {
+            run_case(seed * 7919, order, 1024, seed % 2 == 0);
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 3000);
+}
+
+#[test]
+fn large_images_chain_many_indirection_pages() {
+    // Over 511 source pages needs a chain of indirection pages.
+    let mut max_ind = 0;
+    for seed in 1..=12u64 {
+        let o = run_case(seed * 104_729, Order::DestinationsFirst, 8192, seed % 2 == 0);
+        max_ind = max_ind.max(o.indirection_pages);
+        assert!(o.copied > 0);
+    }
+    assert!(max_ind >= 2, "no case needed a second indirection page");
+}
+
+#[test]
+fn empty_image_is_just_done() {
+    let segs: [Segment; 0] = [];
+    let valid = validate(&segs, &Limits { destination_limit: 1 << 40, total_ram_pages: 8, crash_window: None }).unwrap();
+    let mut m = Machine::new(8, Order::Ascending, &BTreeSet::new(), &mut Rng(1));
+    let list = Planner::new(&mut m, valid).finish();
+    assert_eq!(list.head(), IND_DONE);
+    assert_eq!(entry::relocate(&mut m, list.head(), 4), Some(0));
+}
+
+#[test]
+fn out_of_memory_is_reported_not_hidden() {
+    let segs = [Segment { buf: 0, bufsz: 0, mem: 0, memsz: 6 * PAGE_SIZE }];
+    let valid = validate(&segs, &Limits { destination_limit: 1 << 40, total_ram_pages: 16, crash_window: None }).unwrap();
+    let mut m = Machine::new(8, Order::Descending, &BTreeSet::new(), &mut Rng(1));
+    let mut p = Planner::new(&mut m, valid);
+    // 6 destinations out of 8 pages: the first two allocations are non-destinations
+    // (an indirection page and one source), the rest must come from set-aside pages
+    // until memory runs out or the segment is placed.
+    let r = p.load_segment(0, |_: &mut Machine, _, _| -> Result<(), OutOfMemory> { Ok(()) });
+    assert!(r.is_ok(), "6 pages fit in 8: {r:?}");
+    let segs = [Segment { buf: 0, bufsz: 0, mem: 0, memsz: 8 * PAGE_SIZE }];
+    let valid = validate(&segs, &Limits { destination_limit: 1 << 40, total_ram_pages: 16, crash_window: None }).unwrap();
+    let mut m = Machine::new(8, Order::Descending, &BTreeSet::new(), &mut Rng(1));
+    let mut p = Planner::new(&mut m, valid);
+    // Every page is a destination: the indirection page cannot be placed.
+    let r = p.load_segment(0, |_: &mut Machine, _, _| -> Result<(), OutOfMemory> { Ok(()) });
+    assert_eq!(r, Err(OutOfMemory));
+}
