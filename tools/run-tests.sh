@@ -3,14 +3,14 @@
 # Run every test: host `cargo test`, then each QEMU scenario on the stock kernel
 # (CONFIG_KEXEC_RUST=n, the reference) and on ours (CONFIG_KEXEC_RUST=y).
 #
-#   tools/run-tests.sh [SCENARIO...]     default: boot kexec kexec-file unload kdump
+#   tools/run-tests.sh [SCENARIO...]     default: boot kexec kexec-file unload kdump errno
 #
 # One PASS/FAIL line per check, then "N passed, M failed". Exits 1 if any failed.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(boot kexec kexec-file unload kdump)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(boot kexec kexec-file unload kdump errno)
 
 "$REPO/scripts/setup.sh"
 
@@ -58,6 +58,16 @@ if [ -f "$OUT_DIR/stock/kdump/layout.txt" ] && [ -f "$OUT_DIR/rust/kdump/layout.
     else
         cat "$OUT_DIR/kdump-layout.diff"
         record FAIL "kdump: stock and rust vmcore layouts differ (see $OUT_DIR/kdump-layout.diff)"
+    fi
+fi
+
+# The same kexec_load inputs must get the same answers from both kernels.
+if [ -f "$OUT_DIR/stock/errno/errno.txt" ] && [ -f "$OUT_DIR/rust/errno/errno.txt" ]; then
+    if diff -u "$OUT_DIR/stock/errno/errno.txt" "$OUT_DIR/rust/errno/errno.txt" >"$OUT_DIR/errno.diff"; then
+        record PASS "errno: stock and rust answer all $(grep -c '^[0-9][0-9] ' "$OUT_DIR/rust/errno/errno.txt") kexec_load cases alike"
+    else
+        cat "$OUT_DIR/errno.diff"
+        record FAIL "errno: stock and rust answers differ (see $OUT_DIR/errno.diff)"
     fi
 fi
 

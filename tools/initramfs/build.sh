@@ -3,7 +3,7 @@
 # Build the guest initramfs images: tools/initramfs/build.sh FLAVOUR
 #
 # inner.cpio.gz   busybox, kexec-tools with its libraries, /init and the guest test
-#                 programs: what the second and the capture kernel boot with.
+#                 programs (tools/guest/): what the second and the capture kernel boot with.
 # FLAVOUR.cpio.gz the same plus /boot/bzImage (that flavour's kernel) and
 #                 /boot/initrd.gz (the inner image): what QEMU boots first.
 #
@@ -42,10 +42,12 @@ for applet in $(/bin/busybox --list | grep -vx busybox); do
 done
 add_binary "$root" /sbin/kexec /sbin/kexec
 install -m 0755 "$REPO/tools/initramfs/init" "$root/init"
-# Guest test programs, when built (static binaries).
-if [ -d "$OUT_DIR/guest-bin" ]; then
-    cp -a "$OUT_DIR/guest-bin/." "$root/bin/"
-fi
+# Guest test programs: static Rust binaries from tools/guest/.
+guest_target=x86_64-unknown-linux-gnu
+(cd "$REPO" && CARGO_TARGET_DIR=$CACHE/cargo-target RUSTFLAGS="-C target-feature=+crt-static" \
+    cargo build --quiet --release --target "$guest_target" -p kexec-errno) ||
+    die "building the guest test programs failed"
+install -m 0755 "$CACHE/cargo-target/$guest_target/release/kexec-errno" "$root/bin/kexec-errno"
 make_cpio "$root" "$OUT_DIR/inner.cpio.gz"
 
 install -m 0644 "$bzimage" "$root/boot/bzImage"

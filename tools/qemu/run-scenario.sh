@@ -9,7 +9,7 @@
 # its tail is printed on stderr.
 #
 # Environment: QEMU_TIMEOUT (seconds, default 300), GUEST_MEM (default 1G),
-# GUEST_CPUS (default 2), CRASHKERNEL (default 96M, kdump only), KR_APPEND (extra
+# GUEST_CPUS (default 2), CRASHKERNEL (default 96M, kdump and errno), KR_APPEND (extra
 # kernel arguments for the first kernel).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
@@ -23,7 +23,7 @@ crashkernel=${CRASHKERNEL:-96M}
 
 # The stage whose KR-DONE ends a successful run.
 case $scenario in
-    boot) final=1 ;;
+    boot | errno) final=1 ;;
     kexec | kexec-file | unload) final=2 ;;
     kdump) final=capture ;;
     *) die "unknown scenario '$scenario'" ;;
@@ -41,8 +41,10 @@ serial=$dir/serial.log
 
 append="console=ttyS0 panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 disk=()
-if [ "$scenario" = kdump ]; then
+if [ "$scenario" = kdump ] || [ "$scenario" = errno ]; then
     append="$append crashkernel=$crashkernel"
+fi
+if [ "$scenario" = kdump ]; then
     truncate -s 4G "$dir/vmcore.img"
     disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
 fi
@@ -87,6 +89,13 @@ else
     [ "$banners" -eq 0 ] || verdict FAIL "stock kernel printed a kexec_rust banner"
 fi
 
+if [ "$scenario" = errno ]; then
+    sed -n '/^KR-ERRNO-BEGIN/,/^KR-ERRNO-END/p' "$serial" | sed 's/\r$//' |
+        grep -v '^KR-\|^\[ *[0-9.]*\]' >"$dir/errno.txt"
+    cases=$(grep -c '^[0-9][0-9] ' "$dir/errno.txt" || true)
+    [ "$cases" -ge 40 ] || verdict FAIL "kexec-errno printed only $cases cases"
+    verdict PASS "kexec-errno ran $cases cases in $(cat "$dir/elapsed")s"
+fi
 if [ "$scenario" = kdump ]; then
     "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
         { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }
