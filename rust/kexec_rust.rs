@@ -3,11 +3,20 @@
 //! kexec and kdump in Rust.
 //!
 //! This crate is linked into vmlinux when `CONFIG_KEXEC_RUST=y`. In this version it
-//! announces itself at boot; the kexec system calls, the kexec reboot, the crash
-//! path and /proc/vmcore are still served by the C implementation. Later versions
-//! move those here one by one, and the banner names which parts are in Rust.
+//! serves the kexec_load system call (checks, segment validation, image set-up and
+//! install); the kimage internals, kexec_file_load, the kexec reboot, the crash path
+//! and /proc/vmcore are still served by the C implementation. Later versions move
+//! those here one by one, and the boot banner names which parts are in Rust.
+//!
+//! `segment`, `request` and `entry` are pure logic, also built and tested on the
+//! host (tools/logic); `load` is the kernel-facing layer.
 
 use kernel::prelude::*;
+
+pub mod entry;
+mod load;
+pub mod request;
+pub mod segment;
 
 module! {
     type: KexecRust,
@@ -18,7 +27,7 @@ module! {
 }
 
 /// Which implementation serves each part of kexec/kdump in this build.
-const PARTS: &str = "kexec_load: C, kexec reboot: C, crash: C, vmcore: C";
+const PARTS: &str = "kexec_load: Rust, kimage: C, kexec reboot: C, crash: C, vmcore: C";
 
 struct KexecRust;
 

@@ -10,3 +10,6 @@ pub mod segment;
 
 #[path = "../../../rust/entry.rs"]
 pub mod entry;
+
+#[path = "../../../rust/request.rs"]
+pub mod request;
