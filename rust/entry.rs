@@ -63,13 +63,22 @@ pub trait PageStore {
     fn take_set_aside(&mut self, page: u64) -> bool;
     /// Frees every page still set aside.
     fn release_set_aside(&mut self);
+    /// Frees a page that the list owns (a source or an indirection page).
+    fn free(&mut self, page: u64);
 }
 
 /// Where the next entry goes: the `head` word or a slot of an indirection page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
+pub enum Slot {
+    /// The `head` word, outside any page.
     Head,
-    Page { page: u64, index: usize },
+    /// Slot `index` of the indirection page at physical address `page`.
+    Page {
+        /// The indirection page.
+        page: u64,
+        /// The slot, below [`ENTRIES_PER_PAGE`].
+        index: usize,
+    },
 }
 
 /// The entry list under construction.
@@ -100,6 +109,55 @@ impl EntryList {
     /// The first entry, as the relocate stub takes it (`kimage->head`).
     pub fn head(&self) -> u64 {
         self.head
+    }
+
+    /// The slot the next entry goes to (after the last one written).
+    pub fn cur(&self) -> Slot {
+        self.cur
+    }
+
+    /// A list taken back from where it was kept between calls: `head` and `cur`
+    /// must be what [`EntryList::head`] and [`EntryList::cur`] returned for a list
+    /// built in the same store, unchanged since.
+    pub fn from_parts(head: u64, cur: Slot) -> Self {
+        EntryList { head, cur }
+    }
+
+    /// Frees every page the list owns, each once: the source pages and the
+    /// indirection pages. An indirection page is freed only after the entry that
+    /// chains away from it has been read. The list is empty afterwards.
+    pub fn release<S: PageStore>(&mut self, s: &mut S) {
+        let mut slot = Slot::Head;
+        let mut current_page: Option<u64> = None;
+        loop {
+            let e = self.read(s, slot);
+            if e == 0 || e & IND_DONE != 0 {
+                break;
+            }
+            if e & IND_INDIRECTION != 0 {
+                let next = e & PAGE_MASK;
+                if let Some(p) = current_page.replace(next) {
+                    s.free(p);
+                }
+                slot = Slot::Page { page: next, index: 0 };
+                continue;
+            }
+            if e & IND_SOURCE != 0 {
+                s.free(e & PAGE_MASK);
+            }
+            slot = match slot {
+                Slot::Head => break,
+                Slot::Page { page, index } if index + 1 < ENTRIES_PER_PAGE => {
+                    Slot::Page { page, index: index + 1 }
+                }
+                // A full page whose last slot is not a chain: a corrupt list.
+                Slot::Page { .. } => break,
+            };
+        }
+        if let Some(p) = current_page {
+            s.free(p);
+        }
+        *self = EntryList::new();
     }
 
     fn read(&self, s: &impl PageStore, slot: Slot) -> u64 {
@@ -182,7 +240,18 @@ pub type Destination = Option<u64>;
 impl<'a, S: PageStore> Planner<'a, S> {
     /// A planner for the validated `segments`, allocating from `store`.
     pub fn new(store: &'a mut S, segments: Segments<'a>) -> Self {
-        Planner { store, segments, list: EntryList::new() }
+        Self::resume(store, segments, EntryList::new())
+    }
+
+    /// A planner that goes on with `list`, built earlier for the same segments in
+    /// the same store.
+    pub fn resume(store: &'a mut S, segments: Segments<'a>, list: EntryList) -> Self {
+        Planner { store, segments, list }
+    }
+
+    /// Gives the list back unterminated, to be resumed later.
+    pub fn into_list(self) -> EntryList {
+        self.list
     }
 
     /// The store.

@@ -48,7 +48,7 @@ fn errno(positive: i32) -> Error {
 }
 
 fn refuse(e: RequestError) -> Error {
-    pr_err!("kexec_load refused: {}\n", e);
+    pr_err!("kexec_load refused: {}\n", format_args!("{e}"));
     errno(e.errno())
 }
 
@@ -83,11 +83,9 @@ impl Drop for KexecLock {
 /// The image slot a load replaces: `kexec_image` or `kexec_crash_image`.
 fn slot(crash: bool) -> &'static Atomic<*mut bindings::kimage> {
     let p = if crash {
-        // SAFETY: taking the address of a static; no reference is created.
-        unsafe { core::ptr::addr_of_mut!(bindings::kexec_crash_image) }
+        core::ptr::addr_of_mut!(bindings::kexec_crash_image)
     } else {
-        // SAFETY: as above.
-        unsafe { core::ptr::addr_of_mut!(bindings::kexec_image) }
+        core::ptr::addr_of_mut!(bindings::kexec_image)
     };
     // SAFETY: the image pointers are statics that live for the kernel's lifetime and
     // are only replaced with atomic exchanges under the kexec lock or read by the
@@ -116,8 +114,8 @@ fn limits(crash: bool) -> Limits {
     let (destination_limit, total_ram_pages) =
         unsafe { (kexec_rust_destination_limit(), kexec_rust_totalram_pages()) };
     Limits {
-        destination_limit,
-        total_ram_pages,
+        destination_limit: destination_limit as u64,
+        total_ram_pages: total_ram_pages as u64,
         crash_window: if crash { Some(crash_window()) } else { None },
     }
 }
@@ -132,16 +130,16 @@ fn alloc_image(entry: u64, segs: &[Segment], crash: bool) -> Result<*mut binding
     }
     // SAFETY: `image` is a valid, exclusively owned `struct kimage`.
     let img = unsafe { &mut *image };
-    img.start = entry;
+    img.start = entry as c_ulong;
     img.nr_segments = segs.len() as c_ulong;
     for (dst, s) in img.segment.iter_mut().zip(segs) {
         dst.__bindgen_anon_1.buf = s.buf as usize as *mut c_void;
         dst.bufsz = s.bufsz as usize;
-        dst.mem = s.mem;
+        dst.mem = s.mem as c_ulong;
         dst.memsz = s.memsz as usize;
     }
     if crash {
-        img.control_page = crash_window().0;
+        img.control_page = crash_window().0 as c_ulong;
         img.set_type(KEXEC_TYPE_CRASH);
     }
 
@@ -238,7 +236,7 @@ fn do_load(entry: u64, segs: &[Segment], flags: u64) -> Result {
         request::check_crash_entry(entry, start, end).map_err(refuse)?;
     }
     segment::validate(segs, &limits(crash)).map_err(|v| {
-        pr_err!("kexec_load refused: {}\n", v);
+        pr_err!("kexec_load refused: {}\n", format_args!("{v}"));
         errno(v.errno())
     })?;
     let image = alloc_image(entry, segs, crash)?;
@@ -295,7 +293,7 @@ pub extern "C" fn kexec_rust_load(
     flags: c_ulong,
     compat: bool,
 ) -> c_long {
-    match load(entry, nr_segments, segments as usize, flags, compat) {
+    match load(entry as u64, nr_segments as u64, segments as usize, flags as u64, compat) {
         Ok(()) => 0,
         Err(e) => e.to_errno() as c_long,
     }

@@ -43,13 +43,29 @@ pub const fn accepted_flags(preserve_context: bool) -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestError {
     /// Flag bits outside the architecture mask that this kernel does not know.
-    UnknownFlags { flags: u64 },
+    UnknownFlags {
+        /// The unknown bits.
+        flags: u64,
+    },
     /// More than [`KEXEC_SEGMENT_MAX`] segments.
-    TooManySegments { count: u64 },
+    TooManySegments {
+        /// The count asked for.
+        count: u64,
+    },
     /// An architecture other than this kernel's (or, for a 32-bit caller, none).
-    ForeignArch { arch: u64 },
+    ForeignArch {
+        /// The architecture bits of the flags.
+        arch: u64,
+    },
     /// A crash image's entry point outside the crash kernel reservation.
-    CrashEntryOutside { entry: u64, start: u64, end: u64 },
+    CrashEntryOutside {
+        /// The entry point.
+        entry: u64,
+        /// First byte of the reservation.
+        start: u64,
+        /// Last byte of the reservation.
+        end: u64,
+    },
 }
 
 impl RequestError {
@@ -68,6 +84,9 @@ impl fmt::Display for RequestError {
             RequestError::UnknownFlags { flags } => write!(f, "unknown flags {flags:#x}"),
             RequestError::TooManySegments { count } => {
                 write!(f, "{count} segments, at most {KEXEC_SEGMENT_MAX} allowed")
+            }
+            RequestError::ForeignArch { arch } if arch == KEXEC_ARCH_DEFAULT => {
+                write!(f, "a 32-bit caller must name the architecture")
             }
             RequestError::ForeignArch { arch } => {
                 write!(f, "image is for architecture {:#x}, not this one", arch >> 16)
@@ -93,10 +112,12 @@ pub fn check_flags_and_count(count: u64, flags: u64, accepted: u64) -> Result<()
 }
 
 /// The architecture rule: a native caller may say "default" or this kernel's
-/// architecture; a 32-bit (compat) caller must name it.
+/// architecture. A 32-bit (compat) caller must name an architecture, and, as in
+/// the C implementation, any named one passes: only "default" is refused.
 pub fn check_arch(flags: u64, native: u64, compat: bool) -> Result<(), RequestError> {
     let arch = flags & KEXEC_ARCH_MASK;
-    if arch == native || (!compat && arch == KEXEC_ARCH_DEFAULT) {
+    let ok = if compat { arch != KEXEC_ARCH_DEFAULT } else { arch == native || arch == KEXEC_ARCH_DEFAULT };
+    if ok {
         Ok(())
     } else {
         Err(RequestError::ForeignArch { arch })
@@ -182,6 +203,8 @@ mod tests {
         assert_eq!(check_arch(3 << 16, KEXEC_ARCH_X86_64, false), Err(RequestError::ForeignArch { arch: 3 << 16 }));
         assert!(check_arch(0, KEXEC_ARCH_X86_64, true).is_err());
         assert!(check_arch(KEXEC_ARCH_X86_64, KEXEC_ARCH_X86_64, true).is_ok());
+        // C's compat entry point refuses only "default", not a foreign arch.
+        assert!(check_arch(3 << 16, KEXEC_ARCH_X86_64, true).is_ok());
     }
 
     #[test]

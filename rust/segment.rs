@@ -55,6 +55,14 @@ pub struct Limits {
     pub crash_window: Option<(u64, u64)>,
 }
 
+impl Limits {
+    /// No machine limits: only the rules that the placement of pages relies on
+    /// (alignment, no wrap, no overlap, `bufsz <= memsz`) can fail.
+    pub const fn structural() -> Self {
+        Limits { destination_limit: u64::MAX, total_ram_pages: u64::MAX, crash_window: None }
+    }
+}
+
 /// The rule a segment list broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
@@ -63,17 +71,38 @@ pub enum Rule {
     /// `mem` or `mem + memsz` is not page aligned.
     Unaligned,
     /// The segment ends at or above the destination memory limit.
-    AboveLimit { limit: u64 },
+    AboveLimit {
+        /// `KEXEC_DESTINATION_MEMORY_LIMIT`.
+        limit: u64,
+    },
     /// The segment overlaps an earlier one.
-    Overlaps { other: usize },
+    Overlaps {
+        /// The index of the earlier segment.
+        other: usize,
+    },
     /// `bufsz > memsz`.
     BufferLargerThanMemory,
     /// The segment alone needs more than half of RAM.
-    SegmentTooLarge { pages: u64, allowed: u64 },
+    SegmentTooLarge {
+        /// Pages the segment needs.
+        pages: u64,
+        /// Half of RAM, in pages.
+        allowed: u64,
+    },
     /// All segments together need more than half of RAM.
-    ImageTooLarge { pages: u64, allowed: u64 },
+    ImageTooLarge {
+        /// Pages all segments need.
+        pages: u64,
+        /// Half of RAM, in pages.
+        allowed: u64,
+    },
     /// A crash image segment lies outside the crash kernel reservation.
-    OutsideCrashWindow { start: u64, end: u64 },
+    OutsideCrashWindow {
+        /// First byte of the reservation.
+        start: u64,
+        /// Last byte of the reservation.
+        end: u64,
+    },
 }
 
 /// A broken rule and the segment that broke it.
@@ -286,6 +315,15 @@ mod tests {
         let l = Limits { total_ram_pages: 100, ..limits() };
         assert_eq!(broken(&[seg(0, 51 * PAGE_SIZE, 0)], &l).1, Rule::SegmentTooLarge { pages: 51, allowed: 50 });
         assert!(validate(&[seg(0, 50 * PAGE_SIZE, 0)], &l).is_ok());
+    }
+
+    #[test]
+    fn structural_limits_keep_only_the_placement_rules() {
+        let l = Limits::structural();
+        assert!(validate(&[seg(0xffff_0000_0000, 1 << 40, 0)], &l).is_ok());
+        assert_eq!(broken(&[seg(0x1800, 0x1000, 0)], &l).1, Rule::Unaligned);
+        assert_eq!(broken(&[seg(0x1000, 0x1000, 0), seg(0x1000, 0x1000, 0)], &l).1, Rule::Overlaps { other: 0 });
+        assert_eq!(broken(&[seg(0x1000, 0x1000, 0x1001)], &l).1, Rule::BufferLargerThanMemory);
     }
 
     #[test]

@@ -35,10 +35,24 @@ for f in "${FLAVOURS[@]}"; do
     "$REPO/scripts/build-kernel.sh" "$f"
     "$REPO/tools/initramfs/build.sh" "$f"
 done
-if [ -f "$BUILD_DIR/rust/kexec_rust/rust/kexec_rust.o" ]; then
-    record PASS "rust build: kexec_rust/rust/kexec_rust.o built into vmlinux"
+# What each flavour compiled: ours replaces kernel/kexec.o, the stock one keeps it.
+# A stale object from an earlier configuration would not be in built-in.a.
+replaced=(kernel/kexec.o)
+# built-in.a is a thin archive: it lists each object's path, subdirectories too.
+built_in() { "llvm-ar$LLVM_SUFFIX" t "$BUILD_DIR/$1/$(dirname "$2")/built-in.a" 2>/dev/null | grep -q "\(^\|/\)$2\$"; }
+for obj in "${replaced[@]}"; do
+    if built_in rust "$obj"; then
+        record FAIL "rust build: $obj is still built"
+    elif ! built_in stock "$obj"; then
+        record FAIL "stock build: $obj is missing (the reference must have it)"
+    else
+        record PASS "rust build: no $obj (stock has it)"
+    fi
+done
+if built_in rust kexec_rust/rust/kexec_rust.o && built_in rust kexec_rust/rust/kexec_glue.o; then
+    record PASS "rust build: kexec_rust.o and kexec_glue.o linked into vmlinux"
 else
-    record FAIL "rust build: no kexec_rust/rust/kexec_rust.o"
+    record FAIL "rust build: kexec_rust objects missing from built-in.a"
 fi
 
 for s in "${scenarios[@]}"; do

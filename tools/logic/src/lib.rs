@@ -13,3 +13,6 @@ pub mod entry;
 
 #[path = "../../../rust/request.rs"]
 pub mod request;
+
+#[path = "../../../rust/control.rs"]
+pub mod control;
