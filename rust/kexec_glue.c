@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * C glue for kexec_rust: the system call entry points, which only the
- * SYSCALL_DEFINE macros can declare, and two values that are C macros.
- * Everything else is in Rust (load.rs).
+ * SYSCALL_DEFINE macros can declare. Everything else is in Rust (load.rs);
+ * helpers.c wraps the static inline functions Rust calls.
  */
 #include <linux/compat.h>
 #include <linux/kexec.h>
@@ -11,18 +11,6 @@
 
 long kexec_rust_load(unsigned long entry, unsigned long nr_segments,
 		     void __user *segments, unsigned long flags, bool compat);
-unsigned long kexec_rust_destination_limit(void);
-unsigned long kexec_rust_totalram_pages(void);
-
-unsigned long kexec_rust_destination_limit(void)
-{
-	return KEXEC_DESTINATION_MEMORY_LIMIT;
-}
-
-unsigned long kexec_rust_totalram_pages(void)
-{
-	return totalram_pages();
-}
 
 #ifdef CONFIG_KEXEC
 SYSCALL_DEFINE4(kexec_load, unsigned long, entry, unsigned long, nr_segments,

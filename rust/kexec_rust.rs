@@ -2,21 +2,30 @@
 
 //! kexec and kdump in Rust.
 //!
-//! This crate is linked into vmlinux when `CONFIG_KEXEC_RUST=y`. In this version it
-//! serves the kexec_load system call (checks, segment validation, image set-up and
-//! install); the kimage internals, kexec_file_load, the kexec reboot, the crash path
-//! and /proc/vmcore are still served by the C implementation. Later versions move
-//! those here one by one, and the boot banner names which parts are in Rust.
+//! This crate is linked into vmlinux when `CONFIG_KEXEC_RUST=y`, and replaces
+//! kernel/kexec.c and kernel/kexec_core.c: the kexec_load system call, the
+//! kimage (its pages, entry list and control pages), the kexec reboot, the
+//! kexec lock and images, the load sysctls and `/sys/kernel/kexec*`. The arch
+//! code (machine_kexec and its relocate stub), kexec_file_load, the crash path
+//! and /proc/vmcore are still C; they call into this crate through the C
+//! functions it provides. The boot banner names which parts are in Rust.
 //!
-//! `segment`, `request` and `entry` are pure logic, also built and tested on the
-//! host (tools/logic); `load` is the kernel-facing layer.
+//! `segment`, `request`, `entry` and `control` are pure logic, also built and
+//! tested on the host (tools/logic); the other modules are the kernel-facing
+//! layer.
 
 use kernel::prelude::*;
 
+pub mod control;
 pub mod entry;
+mod kimage;
 mod load;
+mod reboot;
 pub mod request;
 pub mod segment;
+mod state;
+mod sys;
+mod sysfs;
 
 module! {
     type: KexecRust,
@@ -27,13 +36,15 @@ module! {
 }
 
 /// Which implementation serves each part of kexec/kdump in this build.
-const PARTS: &str = "kexec_load: Rust, kimage: C, kexec reboot: C, crash: C, vmcore: C";
+const PARTS: &str = "kexec_load: Rust, kimage: Rust, kexec reboot: Rust, relocate stub: C, kexec_file: C, crash: C, vmcore: C";
 
 struct KexecRust;
 
 impl kernel::Module for KexecRust {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         pr_info!("Rust kexec/kdump overlay active ({PARTS})\n");
+        state::register_sysctls();
+        sysfs::register()?;
         Ok(KexecRust)
     }
 }

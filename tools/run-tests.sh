@@ -35,9 +35,9 @@ for f in "${FLAVOURS[@]}"; do
     "$REPO/scripts/build-kernel.sh" "$f"
     "$REPO/tools/initramfs/build.sh" "$f"
 done
-# What each flavour compiled: ours replaces kernel/kexec.o, the stock one keeps it.
+# What each flavour compiled: ours replaces these objects, the stock one keeps them.
 # A stale object from an earlier configuration would not be in built-in.a.
-replaced=(kernel/kexec.o)
+replaced=(kernel/kexec.o kernel/kexec_core.o)
 # built-in.a is a thin archive: it lists each object's path, subdirectories too.
 built_in() { "llvm-ar$LLVM_SUFFIX" t "$BUILD_DIR/$1/$(dirname "$2")/built-in.a" 2>/dev/null | grep -q "\(^\|/\)$2\$"; }
 for obj in "${replaced[@]}"; do
@@ -49,8 +49,9 @@ for obj in "${replaced[@]}"; do
         record PASS "rust build: no $obj (stock has it)"
     fi
 done
-if built_in rust kexec_rust/rust/kexec_rust.o && built_in rust kexec_rust/rust/kexec_glue.o; then
-    record PASS "rust build: kexec_rust.o and kexec_glue.o linked into vmlinux"
+if built_in rust kexec_rust/rust/kexec_rust.o && built_in rust kexec_rust/rust/kexec_glue.o &&
+    built_in rust kexec_rust/rust/helpers.o; then
+    record PASS "rust build: kexec_rust.o, kexec_glue.o and helpers.o linked into vmlinux"
 else
     record FAIL "rust build: kexec_rust objects missing from built-in.a"
 fi
