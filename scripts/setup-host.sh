@@ -48,6 +48,13 @@ if ! [ -x "$CACHE/venv/bin/drgn" ]; then
         die "pip install drgn failed"
 fi
 
+# matplotlib draws the benchmark chart (tools/bench).
+if ! "$CACHE/venv/bin/python3" -c 'import matplotlib' 2>/dev/null; then
+    log "installing matplotlib into $CACHE/venv"
+    timeout 900 "$CACHE/venv/bin/pip" install --quiet --disable-pip-version-check matplotlib ||
+        die "pip install matplotlib failed"
+fi
+
 log "host tools:"
 show_version rustc /usr/bin/rustc --version
 show_version bindgen "$BINDGEN" --version

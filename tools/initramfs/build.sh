@@ -45,9 +45,11 @@ install -m 0755 "$REPO/tools/initramfs/init" "$root/init"
 # Guest test programs: static Rust binaries from tools/guest/.
 guest_target=x86_64-unknown-linux-gnu
 (cd "$REPO" && CARGO_TARGET_DIR=$CACHE/cargo-target RUSTFLAGS="-C target-feature=+crt-static" \
-    cargo build --quiet --release --target "$guest_target" -p kexec-errno) ||
+    cargo build --quiet --release --target "$guest_target" -p kexec-errno -p kexec-bench) ||
     die "building the guest test programs failed"
-install -m 0755 "$CACHE/cargo-target/$guest_target/release/kexec-errno" "$root/bin/kexec-errno"
+for prog in kexec-errno kexec-bench; do
+    install -m 0755 "$CACHE/cargo-target/$guest_target/release/$prog" "$root/bin/$prog"
+done
 make_cpio "$root" "$OUT_DIR/inner.cpio.gz"
 
 install -m 0644 "$bzimage" "$root/boot/bzImage"

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Benchmarks: the rust kernel against the stock kernel, side by side, in one run.
+
+Run through tools/bench/run.sh, which builds nothing beyond the harness's two kernels
+and initramfs images. For each repetition, stock then rust (A B A B ...):
+
+  load      kexec_load(2) of the kernel plus a random 16, 64 and 256 MiB initrd,
+            REPS loads each, timed in the guest (CLOCK_MONOTONIC around the call);
+            the metric is the median of a boot's loads.
+  reboot    `kexec -e` to the second kernel's /init: host clock on the serial
+            lines "KR-INFO kexec -e at ..." and "KR-STAGE 2 ...".
+  capture   sysrq crash to the capture kernel's /init: host clock on
+            "KR-INFO crash at ..." and "KR-STAGE capture ...".
+  vmcore    /proc/vmcore read in the capture kernel with read() and 4 KiB,
+            64 KiB, 1 MiB buffers and with mmap(), guest clock, 1 GiB first kernel.
+Then, per kernel, the smallest crashkernel= (4 MiB grid) with which the capture
+kernel boots and reads all of /proc/vmcore, by bisection.
+
+Writes results/bench/results.json, results/bench/chart.png and
+Documentation/benchmarks.md. Every number in them is measured by this run.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+FLAVOURS = ("stock", "rust")
+SPREAD_LIMIT = 0.20
+
+# name: (title, unit, better) -- better is "lower" or "higher".
+METRICS = {
+    "load_16": ("kexec_load, kernel + 16 MiB initrd", "ms", "lower"),
+    "load_64": ("kexec_load, kernel + 64 MiB initrd", "ms", "lower"),
+    "load_256": ("kexec_load, kernel + 256 MiB initrd", "ms", "lower"),
+    "reboot": ("kexec -e to second kernel's init", "ms", "lower"),
+    "crash_to_capture": ("sysrq crash to capture kernel's init", "ms", "lower"),
+    "vmcore_read4k": ("/proc/vmcore read(), 4 KiB buffer", "MB/s", "higher"),
+    "vmcore_read64k": ("/proc/vmcore read(), 64 KiB buffer", "MB/s", "higher"),
+    "vmcore_read1m": ("/proc/vmcore read(), 1 MiB buffer", "MB/s", "higher"),
+    "vmcore_mmap": ("/proc/vmcore mmap()", "MB/s", "higher"),
+}
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class Run:
+    """One QEMU boot with the serial console stamped by the host's clock."""
+
+    def __init__(self, args, flavour, scenario, mem, extra="", timeout=240):
+        self.flavour, self.scenario = flavour, scenario
+        bz = os.path.join(args.build, flavour, "arch/x86/boot/bzImage")
+        initrd = os.path.join(args.out, f"{flavour}.cpio.gz")
+        append = f"console=ttyS0 panic=-1 krscenario={scenario} {extra}".strip()
+        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", "max",
+               "-smp", "2", "-m", mem, "-kernel", bz, "-initrd", initrd, "-append", append,
+               "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"]
+        self.lines = []  # (seconds since start, text)
+        start = time.monotonic()
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        timer = threading.Timer(timeout, p.kill)
+        timer.start()
+        for raw in p.stdout:
+            self.lines.append((time.monotonic() - start, raw.decode(errors="replace").rstrip("\r\n")))
+        self.rc = p.wait()
+        self.timed_out = not timer.is_alive() and self.rc != 0
+        timer.cancel()
+        d = os.path.join(args.out, "bench", flavour)
+        os.makedirs(d, exist_ok=True)
+        self.log_path = os.path.join(d, f"{scenario}{('-' + extra.replace(' ', '_')) if extra else ''}.log")
+        with open(self.log_path, "w") as f:
+            for t, line in self.lines:
+                f.write(f"{t:9.3f} {line}\n")
+
+    def first(self, pattern):
+        """(time, match) of the first line matching `pattern`, or (None, None)."""
+        rx = re.compile(pattern)
+        for t, line in self.lines:
+            m = rx.search(line)
+            if m:
+                return t, m
+        return None, None
+
+    def ok(self, stage):
+        return (self.first(r"^KR-FAIL")[0] is None
+                and self.first(rf"^KR-DONE {re.escape(self.scenario)} stage={stage}\b")[0] is not None)
+
+    def fail(self, why):
+        tail = "\n".join(line for _, line in self.lines[-25:])
+        raise SystemExit(f"{self.flavour} {self.scenario}: {why}\n(serial log: {self.log_path})\n{tail}")
+
+
+def one_rep(args, flavour):
+    """Every latency and throughput metric once for `flavour`."""
+    m = {}
+    r = Run(args, flavour, "bench-load", "2G", f"krreps={args.loads}")
+    if not r.ok("1"):
+        r.fail("bench-load did not finish")
+    for size in (16, 64, 256):
+        _, mt = r.first(rf"^BENCH load_{size} .*median=([0-9.]+)")
+        if not mt:
+            r.fail(f"no load_{size} result")
+        m[f"load_{size}"] = float(mt.group(1))
+
+    r = Run(args, flavour, "kexec", "1G")
+    if not r.ok("2"):
+        r.fail("the second kernel did not reach init")
+    t0, _ = r.first(r"^KR-INFO kexec -e at")
+    t1, _ = r.first(r"^KR-STAGE 2 ")
+    m["reboot"] = (t1 - t0) * 1e3
+
+    r = Run(args, flavour, "bench-kdump", "1G", f"crashkernel={args.crashkernel}")
+    if not r.ok("capture"):
+        r.fail("the capture kernel did not finish")
+    t0, _ = r.first(r"^KR-INFO crash at")
+    t1, _ = r.first(r"^KR-STAGE capture ")
+    m["crash_to_capture"] = (t1 - t0) * 1e3
+    for mode in ("read4k", "read64k", "read1m", "mmap"):
+        _, mt = r.first(rf"^BENCH vmcore_{mode} bytes=(\d+) .*mbps=([0-9.]+)")
+        if mt:
+            m[f"vmcore_{mode}"] = float(mt.group(2))
+            m["vmcore_bytes"] = int(mt.group(1))
+    return m
+
+
+def capture_works(args, flavour, mib):
+    r = Run(args, flavour, "kdump-min", "1G", f"crashkernel={mib}M", timeout=args.min_timeout)
+    ok = r.ok("capture")
+    log(f"  {flavour} crashkernel={mib}M: {'capture OK' if ok else 'no capture'}")
+    return ok
+
+
+def smallest_crashkernel(args, flavour):
+    """Bisection on a 4 MiB grid; the top of the range must work."""
+    lo, hi = args.min_lo, args.min_hi  # lo: assumed failing, hi: must work
+    if not capture_works(args, flavour, hi):
+        return None
+    while hi - lo > 4:
+        mid = (lo + hi) // 2 // 4 * 4
+        if mid <= lo:
+            mid = lo + 4
+        if capture_works(args, flavour, mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def summarise(samples):
+    s = sorted(samples)
+    med = statistics.median(s)
+    spread = (s[-1] - s[0]) / med if med else 0.0
+    return {"samples": samples, "min": s[0], "median": med, "max": s[-1],
+            "spread": spread, "flagged": spread > SPREAD_LIMIT}
+
+
+def machine_info(args):
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    return {
+        "host": f"{os.cpu_count()} CPUs ({model}), {mem_gib:.0f} GiB, {platform.platform()}",
+        "qemu": f"{qemu}, TCG, guest 2 vCPUs",
+        "kernel": args.kernel_version,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def fmt(v):
+    return f"{v:.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def write_report(args, results):
+    os.makedirs(args.results, exist_ok=True)
+    with open(os.path.join(args.results, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+
+    info, metrics = results["machine"], results["metrics"]
+    lines = [
+        "<!-- Generated by tools/bench/run.sh; do not edit by hand. -->",
+        "",
+        "# Benchmarks: rust against stock",
+        "",
+        f"Measured {info['date']} on {info['host']}; {info['qemu']}; kernel {info['kernel']}.",
+        f"{results['reps']} repetitions per kernel, alternating stock and rust. Each cell is",
+        "median (min-max) over the repetitions. The ratio is rust/stock of the medians;",
+        "for times lower is better, for throughputs higher is better. A metric whose",
+        f"spread (max-min)/median exceeds {SPREAD_LIMIT:.0%} on either kernel is flagged and its ratio",
+        "is not quoted as a result.",
+        "",
+        "| metric | unit | stock | rust | rust/stock | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    slower = []
+    for name, (title, unit, better) in METRICS.items():
+        if name not in metrics:
+            continue
+        s, r = metrics[name]["stock"], metrics[name]["rust"]
+        ratio = metrics[name]["ratio"]
+        if s["flagged"] or r["flagged"]:
+            verdict = "flagged: spread over 20%, not quoted"
+        else:
+            worse = ratio > 1.05 if better == "lower" else ratio < 0.95
+            faster = ratio < 0.95 if better == "lower" else ratio > 1.05
+            verdict = "rust slower" if worse else ("rust faster" if faster else "same (within 5%)")
+            if worse:
+                slower.append(title)
+        cell = lambda x: f"{fmt(x['median'])} ({fmt(x['min'])}-{fmt(x['max'])})"
+        lines.append(f"| {title} | {unit} | {cell(s)} | {cell(r)} | {ratio:.3f} | {verdict} |")
+    ck = results.get("min_crashkernel")
+    if ck:
+        s, r = ck["stock"], ck["rust"]
+        ratio = (r / s) if s and r else None
+        verdict = "same" if s == r else ("rust needs more" if (r or 1e9) > (s or 1e9) else "rust needs less")
+        lines.append(f"| smallest crashkernel= that captures | MiB | {s} | {r} | "
+                     f"{'%.3f' % ratio if ratio else 'n/a'} | {verdict} |")
+    lines += ["", "Where rust is slower: " + ("; ".join(slower) if slower else "nowhere, within 5%, among the quoted metrics."), ""]
+    lines += [
+        "How each is measured: kexec_load in the guest around the system call (median of",
+        f"{results['loads']} loads per boot, the segments being the bzImage at 16 MiB and random data",
+        "at 256 MiB); reboot and crash-to-capture on the host, from the serial line the guest",
+        "prints just before `kexec -e` or the sysrq crash to the line the next kernel's /init",
+        "prints first; /proc/vmcore throughput in the capture kernel with the guest clock",
+        f"({results.get('vmcore_bytes', 0) / 1e6:.0f} MB vmcore of a 1 GiB guest booted with crashkernel={results['crashkernel']});",
+        "the smallest crashkernel= by bisection on a 4 MiB grid, success meaning the",
+        "capture kernel reached /init and read all of /proc/vmcore.",
+        "",
+        "Chart: `results/bench/chart.png`. Raw samples: `results/bench/results.json`.",
+        "",
+    ]
+    with open(args.markdown, "w") as f:
+        f.write("\n".join(lines))
+
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib missing: no chart")
+        return
+    names = [n for n in METRICS if n in metrics]
+    cols = 3
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.2 * rows))
+    for ax, name in zip(axes.flat, names):
+        title, unit, better = METRICS[name]
+        meds = [metrics[name][f]["median"] for f in FLAVOURS]
+        err = [[metrics[name][f]["median"] - metrics[name][f]["min"] for f in FLAVOURS],
+               [metrics[name][f]["max"] - metrics[name][f]["median"] for f in FLAVOURS]]
+        ax.bar(FLAVOURS, meds, yerr=err, capsize=6, color=["#888888", "#b7410e"])
+        flag = " [spread>20%]" if any(metrics[name][f]["flagged"] for f in FLAVOURS) else ""
+        ax.set_title(f"{title}{flag}", fontsize=9)
+        ax.set_ylabel(f"{unit} ({better} is better)", fontsize=8)
+        ax.text(0.5, 0.02, f"rust/stock = {metrics[name]['ratio']:.3f}", transform=ax.transAxes,
+                ha="center", fontsize=8, color="white", bbox=dict(facecolor="black", alpha=0.6))
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.suptitle(f"kexec_rust vs stock, median with min-max whiskers, {results['reps']} runs each "
+                 f"({info['date']})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(os.path.join(args.results, "chart.png"), dpi=90)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--markdown", required=True)
+    ap.add_argument("--kernel-version", required=True)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--loads", type=int, default=5)
+    ap.add_argument("--crashkernel", default="96M")
+    ap.add_argument("--min-lo", type=int, default=16)
+    ap.add_argument("--min-hi", type=int, default=128)
+    ap.add_argument("--min-timeout", type=int, default=90)
+    args = ap.parse_args()
+
+    samples = {f: [] for f in FLAVOURS}
+    vmcore_bytes = 0
+    for rep in range(args.reps):
+        for f in FLAVOURS:
+            log(f"repetition {rep + 1}/{args.reps}: {f}")
+            m = one_rep(args, f)
+            vmcore_bytes = m.pop("vmcore_bytes", vmcore_bytes)
+            samples[f].append(m)
+            log("  " + ", ".join(f"{k}={v:.1f}" for k, v in m.items()))
+
+    metrics = {}
+    for name in METRICS:
+        if not all(name in s for f in FLAVOURS for s in samples[f]):
+            continue
+        entry = {f: summarise([s[name] for s in samples[f]]) for f in FLAVOURS}
+        entry["ratio"] = entry["rust"]["median"] / entry["stock"]["median"]
+        metrics[name] = entry
+
+    log("smallest crashkernel= that captures")
+    min_ck = {f: smallest_crashkernel(args, f) for f in FLAVOURS}
+
+    results = {"machine": machine_info(args), "reps": args.reps, "loads": args.loads,
+               "crashkernel": args.crashkernel, "vmcore_bytes": vmcore_bytes,
+               "metrics": metrics, "min_crashkernel": min_ck}
+    write_report(args, results)
+    with open(args.markdown) as f:
+        print(f.read())
+
+
+if __name__ == "__main__":
+    main()

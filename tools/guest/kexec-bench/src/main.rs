@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! kexec-bench: runs in the guest and measures with the guest's monotonic clock.
+//!
+//!     kexec-bench load KERNEL MIB[,MIB...] REPS
+//!         For each initrd size, REPS times: kexec_load(2) of KERNEL plus an
+//!         initrd of MIB MiB of random data, timed around the system call, then
+//!         an untimed unload. Prints one line per size:
+//!             BENCH load_MIB ms=t1,t2,... median=M
+//!
+//!     kexec-bench vmcore
+//!         Reads all of /proc/vmcore with read() and 4 KiB, 64 KiB and 1 MiB
+//!         buffers, and through mmap() in 4 MiB windows. Prints one line per mode:
+//!             BENCH vmcore_MODE bytes=N ms=T mbps=R
+//!
+//! The segments of `load` are not a bootable image (no purgatory): they are what
+//! kexec_load copies, which is what is timed. The kernel goes to 16 MiB, the
+//! initrd to 256 MiB, as kexec-tools would place them on a small machine.
+
+use std::fs::File;
+use std::io::{Error, Read};
+use std::os::unix::io::AsRawFd;
+use std::time::Instant;
+
+const MIB: usize = 1 << 20;
+const KERNEL_DEST: u64 = 16 << 20;
+const INITRD_DEST: u64 = 256 << 20;
+
+#[repr(C)]
+struct Seg {
+    buf: *const u8,
+    bufsz: usize,
+    mem: u64,
+    memsz: u64,
+}
+
+fn kexec_load(entry: u64, segs: &[Seg]) -> Result<(), Error> {
+    // SAFETY: a raw system call; `segs` and the buffers it points to stay alive
+    // for the call.
+    let r = unsafe { libc::syscall(libc::SYS_kexec_load, entry, segs.len() as u64, segs.as_ptr(), 0u64) };
+    if r < 0 {
+        Err(Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn page_up(n: usize) -> u64 {
+    (n as u64).div_ceil(4096) * 4096
+}
+
+/// `len` bytes of xorshift output: incompressible, different in every page.
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    let mut x = seed | 1;
+    for chunk in v.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    v
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn bench_load(kernel_path: &str, sizes: &str, reps: usize) -> Result<(), String> {
+    let mut kernel = Vec::new();
+    File::open(kernel_path)
+        .and_then(|mut f| f.read_to_end(&mut kernel))
+        .map_err(|e| format!("reading {kernel_path}: {e}"))?;
+    for size in sizes.split(',') {
+        let mib: usize = size.parse().map_err(|_| format!("bad size '{size}'"))?;
+        let initrd = random_bytes(mib * MIB, 0x9e37_79b9 ^ mib as u64);
+        let segs = [
+            Seg { buf: kernel.as_ptr(), bufsz: kernel.len(), mem: KERNEL_DEST, memsz: page_up(kernel.len()) },
+            Seg { buf: initrd.as_ptr(), bufsz: initrd.len(), mem: INITRD_DEST, memsz: page_up(initrd.len()) },
+        ];
+        let mut times = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let t = Instant::now();
+            kexec_load(KERNEL_DEST, &segs).map_err(|e| format!("kexec_load with a {mib} MiB initrd: {e}"))?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            kexec_load(0, &[]).map_err(|e| format!("unload: {e}"))?;
+        }
+        let list: Vec<String> = times.iter().map(|t| format!("{t:.1}")).collect();
+        let m = median(&mut times);
+        println!("BENCH load_{mib} ms={} median={m:.1}", list.join(","));
+    }
+    Ok(())
+}
+
+fn report(mode: &str, bytes: u64, secs: f64) {
+    println!("BENCH vmcore_{mode} bytes={bytes} ms={:.1} mbps={:.1}", secs * 1e3, bytes as f64 / secs / 1e6);
+}
+
+fn bench_vmcore() -> Result<(), String> {
+    let path = "/proc/vmcore";
+    for (mode, bufsz) in [("read4k", 4096usize), ("read64k", 64 << 10), ("read1m", MIB)] {
+        let mut f = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+        let mut buf = vec![0u8; bufsz];
+        let mut total = 0u64;
+        let t = Instant::now();
+        loop {
+            let n = f.read(&mut buf).map_err(|e| format!("reading {path}: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+        }
+        report(mode, total, t.elapsed().as_secs_f64());
+    }
+
+    let f = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let size = f.metadata().map_err(|e| e.to_string())?.len();
+    let window = 4 * MIB as u64;
+    let mut sum = 0u64;
+    let t = Instant::now();
+    let mut off = 0u64;
+    while off < size {
+        let len = window.min(size - off) as usize;
+        // SAFETY: a fresh read-only shared mapping of part of the file, unmapped
+        // below; nothing else refers to it.
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, f.as_raw_fd(), off as i64)
+        };
+        if p == libc::MAP_FAILED {
+            println!("BENCH vmcore_mmap unsupported: {}", Error::last_os_error());
+            return Ok(());
+        }
+        // SAFETY: `p` maps `len` readable bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len) };
+        // Touch every word so each page is really read.
+        for w in bytes.chunks_exact(8) {
+            sum = sum.wrapping_add(u64::from_le_bytes(w.try_into().unwrap()));
+        }
+        // SAFETY: unmapping our own mapping.
+        unsafe { libc::munmap(p, len) };
+        off += len as u64;
+    }
+    std::hint::black_box(sum);
+    report("mmap", size, t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let r = match args.get(1).map(String::as_str) {
+        Some("load") if args.len() == 5 => {
+            let reps = args[4].parse().unwrap_or(0);
+            if reps == 0 {
+                Err("REPS must be a positive number".to_string())
+            } else {
+                bench_load(&args[2], &args[3], reps)
+            }
+        }
+        Some("vmcore") => bench_vmcore(),
+        _ => Err("usage: kexec-bench load KERNEL MIB[,MIB...] REPS | kexec-bench vmcore".to_string()),
+    };
+    if let Err(e) = r {
+        eprintln!("kexec-bench: {e}");
+        std::process::exit(1);
+    }
+}
