@@ -231,6 +231,69 @@ pub struct Planner<'a, S: PageStore> {
     store: &'a mut S,
     segments: Segments<'a>,
     list: EntryList,
+    index: Index,
+}
+
+/// The most segments the planner indexes (`KEXEC_SEGMENT_MAX`); an image with
+/// more is planned with full list walks.
+pub const INDEXED_SEGMENTS: usize = 16;
+
+/// Where each segment's entries are in the list, so that the source of a
+/// destination page is found without walking the list.
+///
+/// Entries are counted in list order, not counting the chaining slots: entry
+/// number `n` is slot `n % 511` of the `n / 511`-th indirection page. A loaded
+/// segment is one `IND_DESTINATION` entry at `start` followed by one
+/// `IND_SOURCE` entry per page placed, in destination order.
+///
+/// # Invariants
+///
+/// When `valid`, segments `0..next` were loaded in index order, each with its
+/// destination entry at `start[i]` and `placed[i]` source entries after it, and
+/// `len` is the number of entries in the list.
+#[derive(Debug, Clone, Copy)]
+struct Index {
+    valid: bool,
+    len: u64,
+    next: usize,
+    start: [u64; INDEXED_SEGMENTS],
+    placed: [u64; INDEXED_SEGMENTS],
+}
+
+impl Index {
+    const fn new(segments: usize) -> Self {
+        Index {
+            valid: segments <= INDEXED_SEGMENTS,
+            len: 0,
+            next: 0,
+            start: [0; INDEXED_SEGMENTS],
+            placed: [0; INDEXED_SEGMENTS],
+        }
+    }
+
+    /// Accounts for an entry appended to the list.
+    fn appended(&mut self, entry: u64, segs: &[crate::segment::Segment]) {
+        if !self.valid {
+            return;
+        }
+        if entry & IND_DESTINATION != 0 {
+            // The next segment in index order must be the one starting here.
+            match segs.get(self.next) {
+                Some(s) if s.mem == entry & PAGE_MASK && self.next < INDEXED_SEGMENTS => {
+                    self.start[self.next] = self.len;
+                    self.placed[self.next] = 0;
+                    self.next += 1;
+                }
+                _ => self.valid = false,
+            }
+        } else if entry & IND_SOURCE != 0 {
+            match self.next.checked_sub(1) {
+                Some(cur) => self.placed[cur] += 1,
+                None => self.valid = false,
+            }
+        }
+        self.len += 1;
+    }
 }
 
 /// A page that will be a destination: `None` for pages whose address does not
@@ -246,7 +309,15 @@ impl<'a, S: PageStore> Planner<'a, S> {
     /// A planner that goes on with `list`, built earlier for the same segments in
     /// the same store.
     pub fn resume(store: &'a mut S, segments: Segments<'a>, list: EntryList) -> Self {
-        Planner { store, segments, list }
+        let segs = segments.as_slice();
+        let mut index = Index::new(segs.len());
+        list.for_each(&*store, |_, e| {
+            if e & IND_INDIRECTION == 0 {
+                index.appended(e, segs);
+            }
+            true
+        });
+        Planner { store, segments, list, index }
     }
 
     /// Gives the list back unterminated, to be resumed later.
@@ -283,8 +354,44 @@ impl<'a, S: PageStore> Planner<'a, S> {
         }
     }
 
+    /// The slot of entry number `n` (chaining slots not counted).
+    fn slot_of(&self, n: u64) -> Slot {
+        let per_page = (ENTRIES_PER_PAGE - 1) as u64;
+        let mut page = self.list.head & PAGE_MASK;
+        for _ in 0..n / per_page {
+            page = self.store.read_entry(page, ENTRIES_PER_PAGE - 1) & PAGE_MASK;
+        }
+        Slot::Page { page, index: (n % per_page) as usize }
+    }
+
     /// The slot holding the source entry whose destination is `page`, if any.
     fn source_for(&self, page: u64) -> Option<Slot> {
+        let found = self.source_for_indexed(page);
+        // Host tests run with debug assertions: the index must agree with a walk.
+        debug_assert_eq!(found, self.source_for_by_walk(page), "index and walk disagree for {page:#x}");
+        found
+    }
+
+    fn source_for_indexed(&self, page: u64) -> Option<Slot> {
+        if !self.index.valid {
+            return self.source_for_by_walk(page);
+        }
+        let segs = self.segments.as_slice();
+        for (i, s) in segs.iter().enumerate().take(self.index.next) {
+            let (start, end) = s.range();
+            if page >= start && page < end {
+                let k = (page - start) / PAGE_SIZE;
+                if k >= self.index.placed[i] {
+                    return None;
+                }
+                return Some(self.slot_of(self.index.start[i] + 1 + k));
+            }
+        }
+        None
+    }
+
+    /// [`Planner::source_for`] by walking the whole list.
+    fn source_for_by_walk(&self, page: u64) -> Option<Slot> {
         let mut dest = 0;
         let mut found = None;
         self.list.for_each(self.store, |slot, e| {
@@ -344,6 +451,7 @@ impl<'a, S: PageStore> Planner<'a, S> {
         self.list.cur = self.list.advance(cur);
         let cur = self.list.cur;
         self.list.write(self.store, cur, 0);
+        self.index.appended(entry, self.segments.as_slice());
         Ok(())
     }
 

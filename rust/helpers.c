@@ -39,6 +39,8 @@ KR_HELPER(void *, page_address, (struct page *page), page_address(page))
 KR_HELPER(struct page *, virt_to_page, (void *addr), virt_to_page(addr))
 KR_HELPER(void *, boot_phys_to_virt, (unsigned long phys), boot_phys_to_virt(phys))
 KR_VOID(set_page_reserved, (struct page *page), SetPageReserved(page))
+KR_HELPER(bool, reserved_ram_at, (unsigned long phys),
+	  pfn_valid(phys >> PAGE_SHIFT) && PageReserved(boot_pfn_to_page(phys >> PAGE_SHIFT)))
 KR_VOID(clear_page_reserved, (struct page *page), ClearPageReserved(page))
 KR_VOID(set_page_order, (struct page *page, unsigned int order),
 	  page->mapping = NULL; set_page_private(page, order))
@@ -54,10 +56,9 @@ KR_VOID(dma_release_from_contiguous, (struct page *pages, int count),
 KR_VOID(page_list_add, (struct page *page, struct list_head *head),
 	  list_add(&page->lru, head))
 KR_VOID(page_list_del, (struct page *page), list_del(&page->lru))
+KR_HELPER(unsigned long, page_lru_offset, (void), offsetof(struct page, lru))
 KR_HELPER(struct page *, page_list_first, (struct list_head *head),
 	  list_first_entry_or_null(head, struct page, lru))
-KR_HELPER(struct page *, page_list_next, (struct page *page, struct list_head *head),
-	  list_is_last(&page->lru, head) ? NULL : list_next_entry(page, lru))
 
 /* The task and the reboot path. */
 KR_HELPER(bool, fatal_signal_pending, (void), fatal_signal_pending(current))

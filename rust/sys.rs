@@ -30,6 +30,7 @@ extern "C" {
     pub(crate) fn kexec_rust_boot_phys_to_virt(phys: c_ulong) -> *mut c_void;
     pub(crate) fn kexec_rust_virt_to_boot_phys(addr: *mut c_void) -> c_ulong;
     pub(crate) fn kexec_rust_set_page_reserved(page: *mut bindings::page);
+    pub(crate) fn kexec_rust_reserved_ram_at(phys: c_ulong) -> bool;
     pub(crate) fn kexec_rust_clear_page_reserved(page: *mut bindings::page);
     pub(crate) fn kexec_rust_set_page_order(page: *mut bindings::page, order: c_uint);
     pub(crate) fn kexec_rust_page_order(page: *mut bindings::page) -> c_uint;
@@ -43,11 +44,8 @@ extern "C" {
     // Lists of pages linked through `page->lru`.
     pub(crate) fn kexec_rust_page_list_add(page: *mut bindings::page, head: *mut bindings::list_head);
     pub(crate) fn kexec_rust_page_list_del(page: *mut bindings::page);
+    pub(crate) fn kexec_rust_page_lru_offset() -> c_ulong;
     pub(crate) fn kexec_rust_page_list_first(head: *mut bindings::list_head) -> *mut bindings::page;
-    pub(crate) fn kexec_rust_page_list_next(
-        page: *mut bindings::page,
-        head: *mut bindings::list_head,
-    ) -> *mut bindings::page;
 
     // The task and the reboot path.
     pub(crate) fn kexec_rust_fatal_signal_pending() -> bool;

@@ -15,6 +15,11 @@ SRC_DIR=$CACHE/src/$KERNEL_PKG          # the unpacked upstream tree (hooks appl
 BUILD_DIR=$CACHE/build                  # O= directories, one per flavour
 OUT_DIR=$CACHE/out                      # initramfs images, disks, serial logs
 TOOLS_DIR=$CACHE/tools                  # bindgen and other cargo-installed tools
+# Host and guest Rust builds, one directory per clone: cargo's fingerprints of
+# workspace members do not include the workspace's path, so a target directory
+# shared by two clones would take one clone's artifacts as fresh for the other.
+CARGO_TARGET=$CACHE/cargo-target/$(printf '%s' "$REPO" | md5sum | cut -c1-12)
+export CARGO_TARGET_DIR=$CARGO_TARGET
 
 LLVM_SUFFIX=-19
 export LIBCLANG_PATH=/usr/lib/llvm${LLVM_SUFFIX}/lib

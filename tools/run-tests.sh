@@ -23,7 +23,7 @@ record() { # status line
 
 log "host tests: cargo test"
 cargo_log=$CACHE/cargo-test.log
-if (cd "$REPO" && CARGO_TARGET_DIR=$CACHE/cargo-target cargo test) >"$cargo_log" 2>&1; then
+if (cd "$REPO" && cargo test) >"$cargo_log" 2>&1; then
     grep '^test result' "$cargo_log"
     record PASS "host cargo test: $(grep -o '[0-9]* passed' "$cargo_log" | awk '{s += $1} END {print s}') tests"
 else

@@ -44,11 +44,11 @@ add_binary "$root" /sbin/kexec /sbin/kexec
 install -m 0755 "$REPO/tools/initramfs/init" "$root/init"
 # Guest test programs: static Rust binaries from tools/guest/.
 guest_target=x86_64-unknown-linux-gnu
-(cd "$REPO" && CARGO_TARGET_DIR=$CACHE/cargo-target RUSTFLAGS="-C target-feature=+crt-static" \
+(cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static" \
     cargo build --quiet --release --target "$guest_target" -p kexec-errno -p kexec-bench) ||
     die "building the guest test programs failed"
 for prog in kexec-errno kexec-bench; do
-    install -m 0755 "$CACHE/cargo-target/$guest_target/release/$prog" "$root/bin/$prog"
+    install -m 0755 "$CARGO_TARGET/$guest_target/release/$prog" "$root/bin/$prog"
 done
 make_cpio "$root" "$OUT_DIR/inner.cpio.gz"
 

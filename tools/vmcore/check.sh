@@ -32,8 +32,8 @@ if [ -f "$dir/vmcore.img" ]; then
 fi
 vmcore=$dir/vmcore
 
-(cd "$REPO" && CARGO_TARGET_DIR=$CACHE/cargo-target cargo build --quiet --release -p vmcore-check)
-checker=$CACHE/cargo-target/release/vmcore-check
+(cd "$REPO" && cargo build --quiet --release -p vmcore-check)
+checker=$CARGO_TARGET/release/vmcore-check
 summary=$("$checker" --cpus "$cpus" --release "$release" --iomem "$dir/iomem.txt" \
     --layout "$dir/layout.txt" "$vmcore") || { echo "$summary"; exit 1; }
 echo "$summary"

@@ -162,6 +162,12 @@ struct Outcome {
 
 /// Plans, replays and checks one image; panics with the seed on any violation.
 fn run_case(seed: u64, order: Order, pages: u64, control_first: bool) -> Outcome {
+    run_case_loading(seed, order, pages, control_first, false)
+}
+
+/// [`run_case`], loading the segments in reverse index order when `reverse`: the
+/// planner's per-segment index then gives up and it finds sources by walking.
+fn run_case_loading(seed: u64, order: Order, pages: u64, control_first: bool, reverse: bool) -> Outcome {
     let mut rng = Rng(seed | 1);
     let segs = random_segments(&mut rng, pages);
     let limits = Limits { destination_limit: pages * PAGE_SIZE + 1, total_ram_pages: pages * 2, crash_window: None };
@@ -179,7 +185,12 @@ fn run_case(seed: u64, order: Order, pages: u64, control_first: bool) -> Outcome
     if control_first {
         control = Some(planner.alloc_control_page().expect("control page"));
     }
-    for (i, seg) in segs.iter().enumerate() {
+    let mut load_order: Vec<usize> = (0..segs.len()).collect();
+    if reverse {
+        load_order.reverse();
+    }
+    for i in load_order {
+        let seg = &segs[i];
         planner
             .load_segment(i, |store: &mut Machine, page, off| -> Result<(), OutOfMemory> {
                 let p = store.page_mut(page);
@@ -337,4 +348,13 @@ fn a_failed_load_frees_every_page() {
         failures += failed as u32;
     }
     assert!(failures > 20, "only {failures} of 200 cases ran out of memory");
+}
+
+#[test]
+fn out_of_order_loads_relocate_exactly_too() {
+    for seed in 1..=250u64 {
+        for order in [Order::Random, Order::DestinationsFirst] {
+            run_case_loading(seed * 6271, order, 1024, seed % 2 == 0, true);
+        }
+    }
 }
