@@ -3,14 +3,14 @@
 # Run every test: host `cargo test`, then each QEMU scenario on the stock kernel
 # (CONFIG_KEXEC_RUST=n, the reference) and on ours (CONFIG_KEXEC_RUST=y).
 #
-#   tools/run-tests.sh [SCENARIO...]     default: boot kexec kexec-file unload kdump errno
+#   tools/run-tests.sh [SCENARIO...]     default: boot kexec kexec-file unload kexec-big kdump errno
 #
 # One PASS/FAIL line per check, then "N passed, M failed". Exits 1 if any failed.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(boot kexec kexec-file unload kdump errno)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(boot kexec kexec-file unload kexec-big kdump errno)
 
 "$REPO/scripts/setup.sh"
 

@@ -8,7 +8,8 @@
 # PASS. The serial log is kept in $OUT_DIR/FLAVOUR/SCENARIO/serial.log; on failure
 # its tail is printed on stderr.
 #
-# Environment: QEMU_TIMEOUT (seconds, default 300), GUEST_MEM (default 1G),
+# Environment: QEMU_TIMEOUT (seconds, default 300), GUEST_MEM (default 1G; 2G for
+# kexec-big),
 # GUEST_CPUS (default 2), CRASHKERNEL (default 96M, kdump and errno), KR_APPEND (extra
 # kernel arguments for the first kernel).
 set -euo pipefail
@@ -18,13 +19,15 @@ flavour=${1:?usage: run-scenario.sh FLAVOUR SCENARIO}
 scenario=${2:?usage: run-scenario.sh FLAVOUR SCENARIO}
 timeout_s=${QEMU_TIMEOUT:-300}
 mem=${GUEST_MEM:-1G}
+# The big-initrd scenario holds the random data several times over in the guest.
+[ "$scenario" != kexec-big ] || mem=${GUEST_MEM:-2G}
 cpus=${GUEST_CPUS:-2}
 crashkernel=${CRASHKERNEL:-96M}
 
 # The stage whose KR-DONE ends a successful run.
 case $scenario in
     boot | errno) final=1 ;;
-    kexec | kexec-file | unload) final=2 ;;
+    kexec | kexec-file | unload | kexec-big) final=2 ;;
     kdump) final=capture ;;
     *) die "unknown scenario '$scenario'" ;;
 esac
