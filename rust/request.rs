@@ -81,6 +81,9 @@ impl RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            RequestError::UnknownFlags { flags } if flags == KEXEC_PRESERVE_CONTEXT => {
+                write!(f, "KEXEC_PRESERVE_CONTEXT needs a kernel built with CONFIG_KEXEC_JUMP")
+            }
             RequestError::UnknownFlags { flags } => write!(f, "unknown flags {flags:#x}"),
             RequestError::TooManySegments { count } => {
                 write!(f, "{count} segments, at most {KEXEC_SEGMENT_MAX} allowed")
@@ -243,5 +246,10 @@ mod tests {
         let mut s = std::string::String::new();
         core::fmt::write(&mut s, format_args!("{}", RequestError::TooManySegments { count: 17 })).unwrap();
         assert_eq!(s, "17 segments, at most 16 allowed");
+        let e = check_flags_and_count(1, KEXEC_PRESERVE_CONTEXT, accepted_flags(false)).unwrap_err();
+        let mut s = std::string::String::new();
+        core::fmt::write(&mut s, format_args!("{e}")).unwrap();
+        assert_eq!(s, "KEXEC_PRESERVE_CONTEXT needs a kernel built with CONFIG_KEXEC_JUMP");
+        assert_eq!(e.errno(), EINVAL);
     }
 }
