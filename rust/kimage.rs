@@ -694,6 +694,10 @@ pub(crate) extern "C" fn kimage_map_segment(image: *mut bindings::kimage, idx: c
     // SAFETY: the callers pass an image they own.
     let img = unsafe { &*image };
     let idx = idx as usize;
+    if idx >= img.nr_segments as usize || idx >= img.segment.len() {
+        pr_err!("kexec: cannot map segment {}: the image has {}\n", idx, img.nr_segments);
+        return core::ptr::null_mut();
+    }
     let cma = img.segment_cma[idx];
     if !cma.is_null() {
         // SAFETY: CMA pages are directly mapped.
