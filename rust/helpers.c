@@ -36,7 +36,6 @@ KR_HELPER(unsigned long, totalram_pages, (void), totalram_pages())
 KR_HELPER(struct page *, boot_pfn_to_page, (unsigned long pfn), boot_pfn_to_page(pfn))
 KR_HELPER(unsigned long, page_to_boot_pfn, (struct page *page), page_to_boot_pfn(page))
 KR_HELPER(void *, page_address, (struct page *page), page_address(page))
-KR_HELPER(struct page *, virt_to_page, (void *addr), virt_to_page(addr))
 KR_HELPER(void *, boot_phys_to_virt, (unsigned long phys), boot_phys_to_virt(phys))
 KR_VOID(set_page_reserved, (struct page *page), SetPageReserved(page))
 KR_HELPER(bool, reserved_ram_at, (unsigned long phys),

@@ -433,6 +433,12 @@ impl Source {
     }
 }
 
+/// The bytes of `seg`'s data that go into the page at `offset` in the segment:
+/// a full page, the last partial one, or none past `bufsz`.
+fn data_in_page(seg: &Segment, offset: u64) -> usize {
+    seg.bufsz.saturating_sub(offset).min(PAGE_SIZE) as usize
+}
+
 /// Maps `page`, runs `f` on its bytes, unmaps it.
 fn with_mapped<R>(page: *mut bindings::page, f: impl FnOnce(&mut [u8]) -> R) -> R {
     // SAFETY: `page` is a page of RAM the image owns; the local mapping covers
@@ -464,14 +470,12 @@ fn load_normal_segment(image: *mut bindings::kimage, idx: usize) -> Result {
     // SAFETY: `image` is valid and its list is kept by `save_list`.
     let list = unsafe { load_list(image) };
     let mut planner = Planner::resume(&mut store, segments, list);
-    let mut left = seg.bufsz as usize;
-    let r = planner.load_segment(idx, |_, page, _| -> Result {
-        let chunk = left.min(PAGE_SIZE as usize);
+    let r = planner.load_segment(idx, |_, page, offset| -> Result {
+        let chunk = data_in_page(&seg, offset);
         let r = with_mapped(page_of(page), |bytes| {
             bytes.fill(0);
             source.read(&mut bytes[..chunk])
         });
-        left -= chunk;
         // SAFETY: we may sleep here: no lock but the kexec lock is held.
         unsafe { sys::kexec_rust_cond_resched() };
         r
@@ -489,18 +493,16 @@ fn load_crash_segment(image: *mut bindings::kimage, idx: usize) -> Result {
     let img = unsafe { &*image };
     let seg = SegmentTable::of(img).as_slice()[idx];
     let mut source = Source::of(img, &seg);
-    let mut left = seg.bufsz as usize;
     for n in 0..seg.pages() {
         let page = page_of(seg.mem + n * PAGE_SIZE);
         // SAFETY: the destination is inside the crash reservation (validated),
         // memory the kernel never hands out; the hooks bracket the write.
         unsafe { bindings::arch_kexec_post_alloc_pages(sys::kexec_rust_page_address(page), 1, 0) };
-        let chunk = left.min(PAGE_SIZE as usize);
+        let chunk = data_in_page(&seg, n * PAGE_SIZE);
         let r = with_mapped(page, |bytes| {
             bytes[chunk..].fill(0);
             source.read(&mut bytes[..chunk])
         });
-        left -= chunk;
         // SAFETY: as above.
         unsafe {
             sys::kexec_rust_flush_icache_page(page);
@@ -684,6 +686,24 @@ pub(crate) extern "C" fn kimage_free(image: *mut bindings::kimage) {
         if img.file_mode() != 0 {
             sys::kimage_file_post_load_cleanup(image);
         }
+        drop(KBox::from_raw(image));
+    }
+}
+
+/// Frees an image that `machine_kexec_prepare` never saw, as C's
+/// `kimage_alloc_init` does when it fails: its control pages and the structure.
+/// `kimage_free` would also run `machine_kexec_cleanup`, which on x86 needs the
+/// control code page that such an image may not have.
+///
+/// # Safety
+///
+/// `image` came from [`do_kimage_alloc_init`], holds no entries and no other
+/// pages than its control pages, and is not used after this call.
+pub(crate) unsafe fn discard_unprepared(image: *mut bindings::kimage) {
+    // SAFETY: by the requirements the image is ours alone and was allocated by
+    // `do_kimage_alloc_init` as a `KBox`; its control pages came from `alloc_pages`.
+    unsafe {
+        free_page_list(&mut (*image).control_pages);
         drop(KBox::from_raw(image));
     }
 }

@@ -39,18 +39,22 @@ fn refuse(e: RequestError) -> Error {
 ///
 /// # Invariants
 ///
-/// `0` is a valid kimage from `do_kimage_alloc_init` that nothing else refers to.
-struct Image(*mut bindings::kimage);
+/// `raw` is a valid kimage from `do_kimage_alloc_init` that nothing else refers
+/// to. Until `prepared` is set, it holds no pages but its control pages.
+struct Image {
+    raw: *mut bindings::kimage,
+    prepared: bool,
+}
 
 impl Image {
     fn as_mut(&mut self) -> &mut bindings::kimage {
         // SAFETY: by the type invariant the image is valid and ours.
-        unsafe { &mut *self.0 }
+        unsafe { &mut *self.raw }
     }
 
     /// Gives the image up (to an image slot).
     fn into_raw(self) -> *mut bindings::kimage {
-        let p = self.0;
+        let p = self.raw;
         core::mem::forget(self);
         p
     }
@@ -58,7 +62,13 @@ impl Image {
 
 impl Drop for Image {
     fn drop(&mut self) {
-        kimage::kimage_free(self.0);
+        if self.prepared {
+            kimage::kimage_free(self.raw);
+        } else {
+            // SAFETY: by the type invariant the unprepared image holds only its
+            // control pages, and it is dropped here, never used again.
+            unsafe { kimage::discard_unprepared(self.raw) };
+        }
     }
 }
 
@@ -69,7 +79,7 @@ fn alloc_image(entry: u64, segs: &[Segment], crash: bool) -> Result<Image> {
     if raw.is_null() {
         return Err(ENOMEM);
     }
-    let mut image = Image(raw);
+    let mut image = Image { raw, prepared: false };
     let img = image.as_mut();
     img.start = entry as c_ulong;
     img.nr_segments = segs.len() as c_ulong;
@@ -84,16 +94,16 @@ fn alloc_image(entry: u64, segs: &[Segment], crash: bool) -> Result<Image> {
         img.set_type(KEXEC_TYPE_CRASH);
     }
     // The segments passed `segment::validate` already; this accepts their memory.
-    to_result(kimage::sanity_check_segment_list(image.0))?;
+    to_result(kimage::sanity_check_segment_list(image.raw))?;
     // KEXEC_CONTROL_PAGE_SIZE is one page on x86_64: order 0.
-    let control = kimage::kimage_alloc_control_pages(image.0, 0);
+    let control = kimage::kimage_alloc_control_pages(image.raw, 0);
     if control.is_null() {
         pr_err!("kexec_load: no memory for the control code page\n");
         return Err(ENOMEM);
     }
     image.as_mut().control_code_page = control;
     if !crash {
-        let swap = kimage::kimage_alloc_control_pages(image.0, 0);
+        let swap = kimage::kimage_alloc_control_pages(image.raw, 0);
         if swap.is_null() {
             pr_err!("kexec_load: no memory for the swap page\n");
             return Err(ENOMEM);
@@ -110,22 +120,25 @@ fn prepare_and_load(image: &mut Image, flags: u64, crash: bool) -> Result {
     }
     #[cfg(CONFIG_CRASH_HOTPLUG)]
     // SAFETY: the image is valid.
-    if crash && unsafe { bindings::arch_crash_hotplug_support(image.0, flags as c_ulong) } != 0 {
+    if crash && unsafe { bindings::arch_crash_hotplug_support(image.raw, flags as c_ulong) } != 0 {
         image.as_mut().set_hotplug_support(1);
     }
     #[cfg(not(CONFIG_CRASH_HOTPLUG))]
     let _ = crash;
 
+    // From here on, freeing the image includes the arch cleanup, as in C (also
+    // when machine_kexec_prepare() itself fails).
+    image.prepared = true;
     // SAFETY: the image is valid and fully allocated.
-    to_result(unsafe { bindings::machine_kexec_prepare(image.0) })?;
+    to_result(unsafe { bindings::machine_kexec_prepare(image.raw) })?;
     // Copied after machine_kexec_prepare(), which may touch crash memory.
     // SAFETY: as above.
-    to_result(unsafe { bindings::kimage_crash_copy_vmcoreinfo(image.0) })?;
+    to_result(unsafe { bindings::kimage_crash_copy_vmcoreinfo(image.raw) })?;
     let n = image.as_mut().nr_segments as c_int;
     for i in 0..n {
-        to_result(kimage::kimage_load_segment(image.0, i))?;
+        to_result(kimage::kimage_load_segment(image.raw, i))?;
     }
-    kimage::kimage_terminate(image.0);
+    kimage::kimage_terminate(image.raw);
     // machine_kexec_post_load() is an empty inline on x86_64.
     Ok(())
 }

@@ -79,6 +79,9 @@ printf '%.1f\n' "$elapsed" >"$dir/elapsed"
 [ $rc -eq 124 ] || [ $rc -eq 137 ] && verdict FAIL "QEMU timeout after ${timeout_s}s"
 [ $rc -eq 0 ] || verdict FAIL "QEMU exited with $rc: $(head -c 300 "$dir/qemu.out")"
 grep -a -m1 '^KR-FAIL' "$serial" >"$dir/fail" && verdict FAIL "guest: $(sed 's/\r$//' "$dir/fail")"
+# A kernel that warned, oopsed or hit a BUG did not pass, whatever userspace saw.
+grep -a -m1 -E '\] (WARNING:|BUG:|Oops|general protection fault)' "$serial" >"$dir/warn" &&
+    verdict FAIL "kernel: $(sed 's/\r$//' "$dir/warn")"
 grep -aq "^KR-DONE $scenario stage=$final" "$serial" ||
     verdict FAIL "stage '$final' never finished (no KR-DONE)"
 

@@ -238,6 +238,12 @@ fn main() {
             case("crash load with update elfcorehdr", kexec_load(cs, 1, c1.as_ptr(), KEXEC_ON_CRASH | KEXEC_UPDATE_ELFCOREHDR));
             case("crash segment buffer unmapped", kexec_load(cs, 1, [seg(0xdead_0000 as *const u8, PAGE, cs, PAGE)].as_ptr(), KEXEC_ON_CRASH));
             case("crash load 4 MiB", kexec_load(cs, 1, [seg(big, 4 << 20, cs, 4 << 20)].as_ptr(), KEXEC_ON_CRASH));
+            // The segment fills the whole reservation: no hole is left for the
+            // control page, and the half-built image must be dropped cleanly.
+            case(
+                "crash segment fills the reservation",
+                kexec_load(cs, 1, [seg(page, PAGE, cs, ce + 1 - cs)].as_ptr(), KEXEC_ON_CRASH),
+            );
             case("crash unload", kexec_load(0, 0, ptr::null(), KEXEC_ON_CRASH));
             case("crash unload twice", kexec_load(0, 0, ptr::null(), KEXEC_ON_CRASH));
         }
