@@ -64,7 +64,9 @@ pub fn final_note(buf: &mut [u8], off: usize) -> Option<usize> {
     Some(end)
 }
 
-/// An inclusive physical range `[start, end]`, as `struct range` holds it.
+/// An inclusive physical range `[start, end]`, laid out as C's `struct range`
+/// so that a `struct crash_mem`'s array can be used in place.
+#[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Range {
     /// First byte.

@@ -67,3 +67,59 @@ KR_VOID(kmsg_dump_shutdown, (void), kmsg_dump(KMSG_DUMP_SHUTDOWN))
 KR_HELPER(unsigned long, virt_to_boot_phys, (void *addr), virt_to_boot_phys(addr))
 KR_HELPER(void *, vmap_pages, (struct page **pages, unsigned int count),
 	  vmap(pages, count, VM_MAP, PAGE_KERNEL))
+
+#ifdef CONFIG_KEXEC_RUST_CRASH
+#include <linux/crash_core.h>
+#include <linux/crash_reserve.h>
+#include <linux/elfcore.h>
+#include <linux/kmemleak.h>
+#include <linux/mmzone.h>
+#include <linux/percpu.h>
+#include <linux/utsname.h>
+#include <asm/sections.h>
+
+/* crashkernel=: the arch's limits and defaults (macros in asm/crash_reserve.h). */
+KR_HELPER(unsigned long long, crash_align, (void), CRASH_ALIGN)
+KR_HELPER(unsigned long long, crash_addr_low_max, (void), CRASH_ADDR_LOW_MAX)
+KR_HELPER(unsigned long long, crash_addr_high_max, (void), CRASH_ADDR_HIGH_MAX)
+KR_HELPER(unsigned long long, crash_low_size_default, (void), DEFAULT_CRASH_KERNEL_LOW_SIZE)
+KR_VOID(kmemleak_ignore_phys, (phys_addr_t phys), kmemleak_ignore_phys(phys))
+KR_VOID(crash_free_reserved_phys_range, (unsigned long begin, unsigned long end),
+	crash_free_reserved_phys_range(begin, end))
+KR_HELPER(unsigned long, crash_mem_align, (void), KEXEC_CRASH_MEM_ALIGN)
+
+/* The panic path: the task, the registers and the per-CPU note buffers. */
+KR_HELPER(bool, in_interrupt, (void), in_interrupt())
+KR_HELPER(bool, task_is_global_init, (struct task_struct *p), is_global_init(p))
+KR_HELPER(int, task_pid, (struct task_struct *p), p->pid)
+KR_HELPER(int, current_pid, (void), current->pid)
+KR_VOID(crash_setup_regs, (struct pt_regs *out, struct pt_regs *regs), crash_setup_regs(out, regs))
+KR_VOID(elf_core_copy_regs, (elf_gregset_t *out, struct pt_regs *regs), elf_core_copy_regs(out, regs))
+KR_HELPER(note_buf_t __percpu *, alloc_percpu_notes, (size_t size, size_t align),
+	  __alloc_percpu(size, align))
+KR_HELPER(void *, crash_note_buf, (note_buf_t __percpu *notes, unsigned int cpu),
+	  per_cpu_ptr(notes, cpu))
+KR_HELPER(unsigned long long, crash_note_phys, (note_buf_t __percpu *notes, unsigned int cpu),
+	  per_cpu_ptr_to_phys(per_cpu_ptr(notes, cpu)))
+KR_HELPER(unsigned int, next_possible_cpu, (int cpu), cpumask_next(cpu, cpu_possible_mask))
+
+/* The kernel image and the direct map, for the ELF core header. */
+KR_HELPER(unsigned long, kernel_text_start, (void), (unsigned long)_text)
+KR_HELPER(unsigned long, kernel_image_size, (void), (unsigned long)(_end - _text))
+KR_HELPER(unsigned long long, kernel_text_phys, (void), __pa_symbol(_text))
+KR_HELPER(unsigned long, direct_map_base, (void), (unsigned long)__va(0))
+KR_HELPER(unsigned long long, virt_to_phys, (void *addr), __pa(addr))
+KR_HELPER(void *, kvzalloc, (size_t size), kvzalloc(size, GFP_KERNEL))
+KR_HELPER(void *, vzalloc, (unsigned long size), vzalloc(size))
+KR_HELPER(void *, alloc_zeroed_exact, (size_t size), alloc_pages_exact(size, GFP_KERNEL | __GFP_ZERO))
+
+/* VMCOREINFO values that C only has as macros or opaque types. */
+KR_HELPER(const char *, os_release, (void), init_uts_ns.name.release)
+KR_HELPER(unsigned long, uts_namespace_name_offset, (void), offsetof(struct uts_namespace, name))
+KR_HELPER(unsigned long, node_online_map_addr, (void), (unsigned long)&node_online_map)
+KR_HELPER(unsigned long, swapper_pg_dir_addr, (void), (unsigned long)swapper_pg_dir)
+KR_HELPER(unsigned long, vmalloc_start, (void), (unsigned long)VMALLOC_START)
+KR_HELPER(unsigned long, vmemmap_addr, (void), (unsigned long)vmemmap)
+KR_HELPER(unsigned long, nr_section_roots, (void), NR_SECTION_ROOTS)
+KR_HELPER(long, max_physmem_bits, (void), MAX_PHYSMEM_BITS)
+#endif

@@ -29,3 +29,45 @@ COMPAT_SYSCALL_DEFINE4(kexec_load, compat_ulong_t, entry,
 }
 #endif
 #endif
+
+#ifdef CONFIG_KEXEC_RUST_CRASH
+/*
+ * kdump (crash.rs, reserve.rs, vmcoreinfo_data.rs): what only C macros can
+ * declare, an initcall, an early_param, the exports, and a printf-style
+ * function for the C callers that add VMCOREINFO lines.
+ */
+#include <linux/crash_core.h>
+#include <linux/vmcore_info.h>
+
+int kexec_rust_crash_init(void);
+static int __init kexec_rust_crash_initcall(void)
+{
+	return kexec_rust_crash_init();
+}
+subsys_initcall(kexec_rust_crash_initcall);
+
+/* crashkernel= is parsed by setup_arch(); this only marks it as known. */
+static int __init kexec_rust_crashkernel_param(char *arg)
+{
+	return 0;
+}
+early_param("crashkernel", kexec_rust_crashkernel_param);
+
+void kexec_rust_vmcoreinfo_append(const char *line, size_t len);
+void vmcoreinfo_append_str(const char *fmt, ...)
+{
+	char line[0x50];
+	va_list args;
+	size_t len;
+
+	va_start(args, fmt);
+	len = vscnprintf(line, sizeof(line), fmt, args);
+	va_end(args);
+	kexec_rust_vmcoreinfo_append(line, len);
+}
+
+EXPORT_SYMBOL_GPL(kexec_crash_loaded);
+EXPORT_SYMBOL_GPL(crash_exclude_mem_range);
+EXPORT_SYMBOL(paddr_vmcoreinfo_note);
+EXPORT_SYMBOL_GPL(hwerr_log_error_type);
+#endif

@@ -5,27 +5,40 @@
 //! This crate is linked into vmlinux when `CONFIG_KEXEC_RUST=y`, and replaces
 //! kernel/kexec.c and kernel/kexec_core.c: the kexec_load system call, the
 //! kimage (its pages, entry list and control pages), the kexec reboot, the
-//! kexec lock and images, the load sysctls and `/sys/kernel/kexec*`. The arch
-//! code (machine_kexec and its relocate stub), kexec_file_load, the crash path
-//! and /proc/vmcore are still C; they call into this crate through the C
-//! functions it provides. The boot banner names which parts are in Rust.
+//! kexec lock and images, the load sysctls and `/sys/kernel/kexec*`. With
+//! `CONFIG_KEXEC_RUST_CRASH` it also replaces kernel/crash_reserve.c,
+//! kernel/crash_core.c and kernel/vmcore_info.c: `crashkernel=` and the
+//! reservation (`reserve`), the panic path, the CPU notes and the elfcorehdr
+//! (`crash`), and VMCOREINFO (`vmcoreinfo_data`). The arch code (machine_kexec
+//! and its relocate stub), kexec_file_load and /proc/vmcore are still C; they
+//! call into this crate through the C functions it provides. The boot banner
+//! names which parts are in Rust.
 //!
-//! `segment`, `request`, `entry` and `control` are pure logic, also built and
-//! tested on the host (tools/logic); the other modules are the kernel-facing
-//! layer.
+//! `segment`, `request`, `entry`, `control`, `crashkernel`, `elfcore` and
+//! `vmcoreinfo` are pure logic, also built and tested on the host
+//! (tools/logic); the other modules are the kernel-facing layer.
 
 use kernel::prelude::*;
 
 pub mod control;
+#[cfg(CONFIG_KEXEC_RUST_CRASH)]
+mod crash;
+pub mod crashkernel;
+pub mod elfcore;
 pub mod entry;
 mod kimage;
 mod load;
 mod reboot;
 pub mod request;
+#[cfg(CONFIG_KEXEC_RUST_CRASH)]
+mod reserve;
 pub mod segment;
 mod state;
 mod sys;
 mod sysfs;
+pub mod vmcoreinfo;
+#[cfg(CONFIG_KEXEC_RUST_CRASH)]
+mod vmcoreinfo_data;
 
 module! {
     type: KexecRust,
@@ -36,6 +49,9 @@ module! {
 }
 
 /// Which implementation serves each part of kexec/kdump in this build.
+#[cfg(CONFIG_KEXEC_RUST_CRASH)]
+const PARTS: &str = "kexec_load: Rust, kimage: Rust, kexec reboot: Rust, relocate stub: C, kexec_file: C, crash: Rust, vmcore: C";
+#[cfg(not(CONFIG_KEXEC_RUST_CRASH))]
 const PARTS: &str = "kexec_load: Rust, kimage: Rust, kexec reboot: Rust, relocate stub: C, kexec_file: C, crash: C, vmcore: C";
 
 struct KexecRust;

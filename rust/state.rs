@@ -211,3 +211,27 @@ pub(crate) fn register_sysctls() {
         }
     }
 }
+
+/// A global that C code also reads or writes by its name, with the C type `T`.
+///
+/// Accesses go through the raw pointer [`CGlobal::get`]; every user states how
+/// its accesses are ordered (at init, under the kexec lock, or on the one CPU the
+/// panic path runs on).
+#[repr(transparent)]
+pub(crate) struct CGlobal<T>(core::cell::UnsafeCell<T>);
+
+// SAFETY: the type gives out only raw pointers; the synchronisation is the users'
+// (see the type's documentation).
+unsafe impl<T> Sync for CGlobal<T> {}
+
+impl<T> CGlobal<T> {
+    /// A global with initial value `value`.
+    pub(crate) const fn new(value: T) -> Self {
+        CGlobal(core::cell::UnsafeCell::new(value))
+    }
+
+    /// The global's address.
+    pub(crate) const fn get(&self) -> *mut T {
+        self.0.get()
+    }
+}
