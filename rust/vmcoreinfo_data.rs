@@ -230,9 +230,11 @@ macro_rules! length {
     };
 }
 
-/// The page type values that tell free, slab, hugetlb and offline pages apart.
+/// The page type values that tell free, slab, hugetlb and offline pages apart:
+/// `PGTY_x << 24`, which C computes in an `int` (so it comes out negative) and
+/// prints as a `long`.
 const fn page_type_value(t: bindings::pagetype) -> i64 {
-    (t as i64) << 24
+    ((t as u32) << 24) as i32 as i64
 }
 
 /// Writes the generic lines, in the stock kernel's order.

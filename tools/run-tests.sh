@@ -3,14 +3,18 @@
 # Run every test: host `cargo test`, then each QEMU scenario on the stock kernel
 # (CONFIG_KEXEC_RUST=n, the reference) and on ours (CONFIG_KEXEC_RUST=y).
 #
-#   tools/run-tests.sh [SCENARIO...]     default: boot kexec kexec-file unload kexec-big kdump errno
+#   tools/run-tests.sh [SCENARIO...]     default: boot kexec kexec-file unload kexec-big kdump
+#                                        kdump-file crashkernel-bad1 crashkernel-bad2
+#                                        crashkernel-bad3 errno
 #
 # One PASS/FAIL line per check, then "N passed, M failed". Exits 1 if any failed.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(boot kexec kexec-file unload kexec-big kdump errno)
+[ ${#scenarios[@]} -gt 0 ] ||
+    scenarios=(boot kexec kexec-file unload kexec-big kdump kdump-file
+               crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno)
 
 "$REPO/scripts/setup.sh"
 
@@ -31,13 +35,21 @@ else
     record FAIL "host cargo test (log: $cargo_log)"
 fi
 
+log "crashkernel=: the Rust parser against the stock one built from the kernel source"
+if line=$("$REPO/tools/crashkernel/compare.sh" 2>&1 | tail -n 20); then
+    record PASS "$(echo "$line" | tail -n 1)"
+else
+    echo "$line"
+    record FAIL "crashkernel= parsers differ (tools/crashkernel/compare.sh)"
+fi
+
 for f in "${FLAVOURS[@]}"; do
     "$REPO/scripts/build-kernel.sh" "$f"
     "$REPO/tools/initramfs/build.sh" "$f"
 done
 # What each flavour compiled: ours replaces these objects, the stock one keeps them.
 # A stale object from an earlier configuration would not be in built-in.a.
-replaced=(kernel/kexec.o kernel/kexec_core.o)
+replaced=(kernel/kexec.o kernel/kexec_core.o kernel/crash_reserve.o kernel/crash_core.o kernel/vmcore_info.o)
 # built-in.a is a thin archive: it lists each object's path, subdirectories too.
 built_in() { "llvm-ar$LLVM_SUFFIX" t "$BUILD_DIR/$1/$(dirname "$2")/built-in.a" 2>/dev/null | grep -q "\(^\|/\)$2\$"; }
 for obj in "${replaced[@]}"; do
@@ -66,15 +78,28 @@ for s in "${scenarios[@]}"; do
     done
 done
 
-# Same scenario, two kernels: their vmcores must have the same layout.
-if [ -f "$OUT_DIR/stock/kdump/layout.txt" ] && [ -f "$OUT_DIR/rust/kdump/layout.txt" ]; then
-    if diff -u "$OUT_DIR/stock/kdump/layout.txt" "$OUT_DIR/rust/kdump/layout.txt" >"$OUT_DIR/kdump-layout.diff"; then
-        record PASS "kdump: stock and rust vmcores have the same layout ($(wc -l <"$OUT_DIR/rust/kdump/layout.txt") lines)"
+# Same scenario, two kernels: their vmcores must have the same layout (program
+# headers, notes, VMCOREINFO keys, and the values of its sizes and offsets).
+for s in kdump kdump-file; do
+    [ -f "$OUT_DIR/stock/$s/layout.txt" ] && [ -f "$OUT_DIR/rust/$s/layout.txt" ] || continue
+    if diff -u "$OUT_DIR/stock/$s/layout.txt" "$OUT_DIR/rust/$s/layout.txt" >"$OUT_DIR/$s-layout.diff"; then
+        record PASS "$s: stock and rust vmcores have the same layout ($(wc -l <"$OUT_DIR/rust/$s/layout.txt") lines, $(grep -c '^vmcoreinfo' "$OUT_DIR/rust/$s/layout.txt") VMCOREINFO keys)"
     else
-        cat "$OUT_DIR/kdump-layout.diff"
-        record FAIL "kdump: stock and rust vmcore layouts differ (see $OUT_DIR/kdump-layout.diff)"
+        cat "$OUT_DIR/$s-layout.diff"
+        record FAIL "$s: stock and rust vmcore layouts differ (see $OUT_DIR/$s-layout.diff)"
     fi
-fi
+done
+
+# A malformed crashkernel= must have the same outcome on both kernels.
+for s in crashkernel-bad1 crashkernel-bad2 crashkernel-bad3; do
+    [ -f "$OUT_DIR/stock/$s/outcome.txt" ] && [ -f "$OUT_DIR/rust/$s/outcome.txt" ] || continue
+    if diff -u "$OUT_DIR/stock/$s/outcome.txt" "$OUT_DIR/rust/$s/outcome.txt" >"$OUT_DIR/$s.diff"; then
+        record PASS "$s: same outcome on both kernels ($(tr '\n' ';' <"$OUT_DIR/rust/$s/outcome.txt"))"
+    else
+        cat "$OUT_DIR/$s.diff"
+        record FAIL "$s: stock and rust outcomes differ (see $OUT_DIR/$s.diff)"
+    fi
+done
 
 # The same kexec_load inputs must get the same answers from both kernels.
 if [ -f "$OUT_DIR/stock/errno/errno.txt" ] && [ -f "$OUT_DIR/rust/errno/errno.txt" ]; then

@@ -59,6 +59,9 @@ pub struct Expect {
     pub crash: RangeSet,
 }
 
+/// Where x86_64 maps the kernel image; a PT_LOAD at or above it maps the image.
+const KERNEL_TEXT_MAP: u64 = 0xffff_ffff_8000_0000;
+
 /// What the checker found; `layout()` is the part two kernels must agree on.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -92,6 +95,9 @@ impl Report {
             };
             if p.p_type == PT_NOTE {
                 s += &format!("phdr {kind}\n");
+            } else if p.vaddr >= KERNEL_TEXT_MAP {
+                // The kernel image: its size is the build's, not the dump's.
+                s += &format!("phdr {kind} kernel text paddr={:#x}\n", p.paddr);
             } else {
                 s += &format!("phdr {kind} paddr={:#x} memsz={:#x}\n", p.paddr, p.memsz);
             }
@@ -101,9 +107,25 @@ impl Report {
             s += &n;
             s.push('\n');
         }
-        let keys: BTreeSet<_> = self.vmcoreinfo.iter().map(|(k, _)| k.as_str()).collect();
-        for k in keys {
-            s += &format!("vmcoreinfo {k}\n");
+        // Every key; with its value where the value describes the configuration's
+        // types and constants (sizes, offsets, lengths, numbers), which two builds
+        // of one tree and one config must agree on. Addresses and the crash time
+        // differ between builds and runs and are left out.
+        let lines: BTreeSet<_> = self
+            .vmcoreinfo
+            .iter()
+            .map(|(k, v)| {
+                let typed = ["SIZE(", "OFFSET(", "LENGTH(", "NUMBER("].iter().any(|p| k.starts_with(p));
+                if (typed && k != "NUMBER(phys_base)") || k == "PAGESIZE" {
+                    format!("vmcoreinfo {k}={v}")
+                } else {
+                    format!("vmcoreinfo {k}")
+                }
+            })
+            .collect();
+        for l in lines {
+            s += &l;
+            s.push('\n');
         }
         s
     }

@@ -9,19 +9,32 @@ use std::process::ExitCode;
 use vmcore_check::{check, ranges, Expect};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: vmcore-check --cpus N --release R --iomem FILE [--layout OUT] VMCORE");
+    eprintln!("usage: vmcore-check --cpus N --release R --iomem FILE [--layout OUT] [--not-dumped START-END]... VMCORE");
     ExitCode::from(2)
+}
+
+fn parse_range(s: &str) -> Option<(u64, u64)> {
+    let (a, b) = s.split_once('-')?;
+    let hex = |x: &str| u64::from_str_radix(x.trim_start_matches("0x"), 16).ok();
+    Some((hex(a)?, hex(b)?))
 }
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (mut cpus, mut release, mut iomem, mut layout, mut path) = (None, None, None, None, None);
+    let mut not_dumped = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--cpus" => cpus = args.next().and_then(|v| v.parse::<usize>().ok()),
             "--release" => release = args.next(),
             "--iomem" => iomem = args.next(),
             "--layout" => layout = args.next(),
+            // RAM the kernel leaves out of the dump on purpose, START-END in hex
+            // (half-open): kexec_file_load's elfcorehdr skips the first MiB on x86.
+            "--not-dumped" => match args.next().as_deref().and_then(parse_range) {
+                Some(r) => not_dumped.push(r),
+                None => return usage(),
+            },
             _ if path.is_none() && !a.starts_with("--") => path = Some(a),
             _ => return usage(),
         }
@@ -41,7 +54,11 @@ fn main() -> ExitCode {
         cpus,
         release,
         ram: ranges::named(&entries, "System RAM", true),
-        crash: ranges::named(&entries, "Crash kernel", false),
+        crash: {
+            let mut v = ranges::named(&entries, "Crash kernel", false).ranges().to_vec();
+            v.extend(not_dumped);
+            ranges::RangeSet::from_ranges(v)
+        },
     };
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,
