@@ -32,7 +32,8 @@ use kernel::sync::atomic::ordering;
 /// The per-CPU note buffers (`note_buf_t __percpu *crash_notes`), allocated at
 /// init and never freed.
 #[no_mangle]
-pub(crate) static crash_notes: CGlobal<*mut bindings::note_buf_t> = CGlobal::new(core::ptr::null_mut());
+pub(crate) static crash_notes: CGlobal<*mut bindings::note_buf_t> =
+    CGlobal::new(core::ptr::null_mut());
 
 const NOTE_BUF_SIZE: usize = size_of::<bindings::note_buf_t>();
 const PAGE_SIZE: usize = bindings::PAGE_SIZE as usize;
@@ -49,7 +50,9 @@ fn notes() -> *mut bindings::note_buf_t {
 ///
 /// `image` is a valid image under construction, under the kexec lock.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn kimage_crash_copy_vmcoreinfo(image: *mut bindings::kimage) -> c_int {
+pub(crate) unsafe extern "C" fn kimage_crash_copy_vmcoreinfo(
+    image: *mut bindings::kimage,
+) -> c_int {
     // SAFETY: by the caller's contract.
     let img = unsafe { &mut *image };
     if img.type_() != KEXEC_TYPE_CRASH {
@@ -112,7 +115,9 @@ pub(crate) extern "C" fn kexec_crash_loaded() -> c_int {
 pub(crate) unsafe extern "C" fn __crash_kexec(regs: *mut bindings::pt_regs) {
     // A load on another CPU holds the lock: its image may be half written, so
     // give up rather than wait (we may be in NMI context).
-    let Some(_lock) = KexecLock::try_lock() else { return };
+    let Some(_lock) = KexecLock::try_lock() else {
+        return;
+    };
     let image = kexec_crash_image.load(ordering::Acquire);
     if image.is_null() {
         return;
@@ -159,7 +164,9 @@ pub(crate) unsafe extern "C" fn crash_kexec(regs: *mut bindings::pt_regs) {
 pub(crate) unsafe extern "C" fn crash_save_cpu(regs: *mut bindings::pt_regs, cpu: c_int) {
     // SAFETY: `nr_cpu_ids` is fixed after boot.
     let nr = unsafe { bindings::nr_cpu_ids };
-    let Ok(cpu) = c_uint::try_from(cpu) else { return };
+    let Ok(cpu) = c_uint::try_from(cpu) else {
+        return;
+    };
     if cpu >= nr || notes().is_null() {
         return;
     }
@@ -181,7 +188,10 @@ pub(crate) unsafe extern "C" fn crash_save_cpu(regs: *mut bindings::pt_regs, cpu
     }
     // SAFETY: `elf_prstatus` is plain data; we read its bytes.
     let desc = unsafe {
-        core::slice::from_raw_parts((&raw const status).cast::<u8>(), size_of::<bindings::elf_prstatus>())
+        core::slice::from_raw_parts(
+            (&raw const status).cast::<u8>(),
+            size_of::<bindings::elf_prstatus>(),
+        )
     };
     if let Some(end) = elfcore::append_note(buf, 0, b"CORE", elfcore::NT_PRSTATUS, desc) {
         let _ = elfcore::final_note(buf, end);
@@ -200,7 +210,10 @@ unsafe fn ranges_of<'a>(mem: *mut bindings::crash_mem) -> (&'a mut [Range], &'a 
     unsafe {
         let cap = (*mem).max_nr_ranges as usize;
         let ranges = core::ptr::addr_of_mut!((*mem).ranges).cast::<Range>();
-        (core::slice::from_raw_parts_mut(ranges, cap), &mut (*mem).nr_ranges)
+        (
+            core::slice::from_raw_parts_mut(ranges, cap),
+            &mut (*mem).nr_ranges,
+        )
     }
 }
 
@@ -211,7 +224,11 @@ unsafe fn ranges_of<'a>(mem: *mut bindings::crash_mem) -> (&'a mut [Range], &'a 
 ///
 /// `mem` is a valid `crash_mem`.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn crash_exclude_mem_range(mem: *mut bindings::crash_mem, start: u64, end: u64) -> c_int {
+pub(crate) unsafe extern "C" fn crash_exclude_mem_range(
+    mem: *mut bindings::crash_mem,
+    start: u64,
+    end: u64,
+) -> c_int {
     // SAFETY: by the caller's contract.
     let (ranges, nr) = unsafe { ranges_of(mem) };
     let mut len = (*nr as usize).min(ranges.len());
@@ -245,7 +262,9 @@ pub(crate) unsafe extern "C" fn arch_crash_exclude_mem_range(
 ///
 /// `cmem` points to a valid `crash_mem` pointer.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn crash_exclude_core_ranges(cmem: *mut *mut bindings::crash_mem) -> c_int {
+pub(crate) unsafe extern "C" fn crash_exclude_core_ranges(
+    cmem: *mut *mut bindings::crash_mem,
+) -> c_int {
     // SAFETY: the resources change only under the kexec lock, which the caller
     // (a crash load) holds; `cmem` by the caller's contract.
     unsafe {
@@ -303,7 +322,10 @@ pub(crate) unsafe extern "C" fn crash_prepare_elf64_headers(
     let layout = CoreLayout {
         cpu_notes: &cpu_notes,
         cpu_note_size: NOTE_BUF_SIZE as u64,
-        vmcoreinfo: (vmcoreinfo_data::paddr_vmcoreinfo_note(), VMCOREINFO_NOTE_SIZE as u64),
+        vmcoreinfo: (
+            vmcoreinfo_data::paddr_vmcoreinfo_note(),
+            VMCOREINFO_NOTE_SIZE as u64,
+        ),
         kernel_map,
         ram,
         // SAFETY: the direct map's base is fixed after boot.
@@ -399,7 +421,9 @@ fn resource_size(res: &bindings::resource) -> u64 {
 /// (`crash_get_memory_size`); `-EBUSY` while a load holds the kexec lock.
 #[no_mangle]
 pub(crate) extern "C" fn crash_get_memory_size() -> isize {
-    let Some(_lock) = KexecLock::try_lock() else { return -(EBUSY.to_errno() as isize) };
+    let Some(_lock) = KexecLock::try_lock() else {
+        return -(EBUSY.to_errno() as isize);
+    };
     // SAFETY: the resources change only under the kexec lock, which we hold.
     let size = unsafe { resource_size(&*crashk_res.get()) + resource_size(&*crashk_low_res.get()) };
     size as isize
@@ -438,7 +462,10 @@ unsafe fn shrink_resource(old: *mut bindings::resource, new_size: u64) -> Result
             (*old).end = start - 1;
         }
         sys::kexec_rust_crash_free_reserved_phys_range(start as c_ulong, end as c_ulong);
-        bindings::insert_resource(core::ptr::addr_of_mut!(bindings::iomem_resource), KBox::into_raw(freed));
+        bindings::insert_resource(
+            core::ptr::addr_of_mut!(bindings::iomem_resource),
+            KBox::into_raw(freed),
+        );
     }
     Ok(())
 }
@@ -447,19 +474,30 @@ unsafe fn shrink_resource(old: *mut bindings::resource, new_size: u64) -> Result
 /// with `-ENOENT` while a crash image is loaded and `-EINVAL` if it would grow.
 #[no_mangle]
 pub(crate) extern "C" fn crash_shrink_memory(new_size: c_ulong) -> c_int {
-    let Some(_lock) = KexecLock::try_lock() else { return -(EBUSY.to_errno()) };
+    let Some(_lock) = KexecLock::try_lock() else {
+        return -(EBUSY.to_errno());
+    };
     if !kexec_crash_image.load(ordering::Relaxed).is_null() {
         return -(ENOENT.to_errno());
     }
     let res = crashk_res.get();
     let low = crashk_low_res.get();
     // SAFETY: the resources change only under the kexec lock, which we hold.
-    let (low_size, old_size) = unsafe { (resource_size(&*low), resource_size(&*res) + resource_size(&*low)) };
+    let (low_size, old_size) = unsafe {
+        (
+            resource_size(&*low),
+            resource_size(&*res) + resource_size(&*low),
+        )
+    };
     // SAFETY: an arch constant.
     let align = unsafe { sys::kexec_rust_crash_mem_align() } as u64;
     let new_size = (new_size as u64).div_ceil(align) * align;
     if new_size >= old_size {
-        return if new_size == old_size { 0 } else { -(EINVAL.to_errno()) };
+        return if new_size == old_size {
+            0
+        } else {
+            -(EINVAL.to_errno())
+        };
     }
     // SAFETY: both resources are ours to change under the lock.
     let ret = unsafe {

@@ -146,11 +146,17 @@ fn find(s: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     if from > s.len() {
         return None;
     }
-    s[from..].windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+    s[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
 }
 
 fn find_byte(s: &[u8], from: usize, b: u8) -> Option<usize> {
-    s.get(from..)?.iter().position(|&c| c == b).map(|p| p + from)
+    s.get(from..)?
+        .iter()
+        .position(|&c| c == b)
+        .map(|p| p + from)
 }
 
 /// A C integer at `s[i..]` as the kernel's `simple_strtoull(s, &end, 0)` reads it:
@@ -202,7 +208,11 @@ pub fn memparse(s: &[u8], i: usize) -> (u64, usize) {
     if shift == 0 || end == i {
         return (value, end);
     }
-    let shifted = if value.leading_zeros() >= shift { value << shift } else { u64::MAX };
+    let shifted = if value.leading_zeros() >= shift {
+        value << shift
+    } else {
+        u64::MAX
+    };
     (shifted, end + 1)
 }
 
@@ -239,7 +249,11 @@ struct Parsed {
 
 impl Parsed {
     fn new() -> Self {
-        Parsed { size: 0, base: 0, result: Ok(()) }
+        Parsed {
+            size: 0,
+            base: 0,
+            result: Ok(()),
+        }
     }
 
     fn fail(mut self, rule: Rule) -> Self {
@@ -454,7 +468,10 @@ mod tests {
         let r = parse(b"crashkernel=512M-2G:64M,2G-:128M@16M", G, 0).unwrap();
         assert_eq!((r.size, r.base), (64 * M, 16 * M));
         assert_eq!(parse(b"quiet", G, 0), Err(Error::Absent));
-        assert_eq!(parse(b"crashkernel=64Mx", G, 0).unwrap_err().errno(), EINVAL);
+        assert_eq!(
+            parse(b"crashkernel=64Mx", G, 0).unwrap_err().errno(),
+            EINVAL
+        );
     }
 
     #[test]

@@ -109,7 +109,10 @@ pub fn exclude(ranges: &mut [Range], len: &mut usize, start: u64, end: u64) -> R
             }
             ranges.copy_within(i + 1..*len, i + 2);
             ranges[i].end = cut_start - 1;
-            ranges[i + 1] = Range { start: cut_end + 1, end: r.end };
+            ranges[i + 1] = Range {
+                start: cut_end + 1,
+                end: r.end,
+            };
             *len += 1;
             i += 2;
             continue;
@@ -223,7 +226,15 @@ pub fn write_core_header(buf: &mut [u8], layout: &CoreLayout<'_>) -> Option<usiz
     }
     for r in layout.ram {
         let len = r.end.wrapping_sub(r.start).wrapping_add(1);
-        put_phdr(out, off, PT_LOAD, PF_RWX, layout.page_offset.wrapping_add(r.start), r.start, len);
+        put_phdr(
+            out,
+            off,
+            PT_LOAD,
+            PF_RWX,
+            layout.page_offset.wrapping_add(r.start),
+            r.start,
+            len,
+        );
         off += PHDR_SIZE;
     }
     Some(size)

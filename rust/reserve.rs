@@ -76,7 +76,10 @@ pub(crate) unsafe extern "C" fn parse_crashkernel(
         Ok(req) => req,
         Err(crashkernel::Error::Absent) => return -(crashkernel::EINVAL),
         Err(e) => {
-            pr_warn!("{}; no memory is reserved for a crash kernel\n", format_args!("{e}"));
+            pr_warn!(
+                "{}; no memory is reserved for a crash kernel\n",
+                format_args!("{e}")
+            );
             return -e.errno();
         }
     };
@@ -128,7 +131,12 @@ fn reserve_low(size: u64) -> Result {
         pr_err!("cannot allocate crashkernel low memory (size:0x{size:x}).\n");
         return Err(ENOMEM);
     }
-    pr_info!("crashkernel low memory reserved: 0x{:08x} - 0x{:08x} ({} MB)\n", base, base + size, size >> 20);
+    pr_info!(
+        "crashkernel low memory reserved: 0x{:08x} - 0x{:08x} ({} MB)\n",
+        base,
+        base + size,
+        size >> 20
+    );
     // SAFETY: early boot, single-threaded: nothing else touches the resource yet.
     unsafe {
         let res = crashk_low_res.get();
@@ -143,9 +151,19 @@ fn reserve_low(size: u64) -> Result {
 /// (`reserve_crashkernel_generic`).
 #[no_mangle]
 #[link_section = ".init.text"]
-pub(crate) extern "C" fn reserve_crashkernel_generic(size: u64, base: u64, low_size: u64, high: bool) {
+pub(crate) extern "C" fn reserve_crashkernel_generic(
+    size: u64,
+    base: u64,
+    low_size: u64,
+    high: bool,
+) {
     // SAFETY: arch constants.
-    let (low_max, high_max) = unsafe { (sys::kexec_rust_crash_addr_low_max(), sys::kexec_rust_crash_addr_high_max()) };
+    let (low_max, high_max) = unsafe {
+        (
+            sys::kexec_rust_crash_addr_low_max(),
+            sys::kexec_rust_crash_addr_high_max(),
+        )
+    };
     let fixed = base != 0;
     let mut low_size = low_size;
     let (mut start, mut end) = if fixed {
@@ -184,7 +202,12 @@ pub(crate) extern "C" fn reserve_crashkernel_generic(size: u64, base: u64, low_s
         unsafe { sys::memblock_phys_free(got, size) };
         return;
     }
-    pr_info!("crashkernel reserved: 0x{:016x} - 0x{:016x} ({} MB)\n", got, got + size, size >> 20);
+    pr_info!(
+        "crashkernel reserved: 0x{:016x} - 0x{:016x} ({} MB)\n",
+        got,
+        got + size,
+        size >> 20
+    );
     // SAFETY: early boot, single-threaded; the resources are static.
     unsafe {
         sys::kexec_rust_kmemleak_ignore_phys(got);

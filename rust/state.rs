@@ -23,7 +23,8 @@ pub(crate) static kexec_image: Atomic<*mut bindings::kimage> = Atomic::new(core:
 
 /// The image a panic boots (`struct kimage *kexec_crash_image`).
 #[no_mangle]
-pub(crate) static kexec_crash_image: Atomic<*mut bindings::kimage> = Atomic::new(core::ptr::null_mut());
+pub(crate) static kexec_crash_image: Atomic<*mut bindings::kimage> =
+    Atomic::new(core::ptr::null_mut());
 
 /// The kexec lock (`atomic_t __kexec_lock`): 1 while a load, an exec or the panic
 /// path owns the images. Taken only by trylock, so the panic path, which may run
@@ -58,7 +59,10 @@ pub(crate) struct KexecLock(());
 impl KexecLock {
     /// Takes the lock if it is free.
     pub(crate) fn try_lock() -> Option<Self> {
-        __kexec_lock.cmpxchg(0, 1, ordering::Acquire).ok().map(|_| KexecLock(()))
+        __kexec_lock
+            .cmpxchg(0, 1, ordering::Acquire)
+            .ok()
+            .map(|_| KexecLock(()))
     }
 }
 
@@ -153,7 +157,11 @@ unsafe extern "C" fn limit_handler(
     // SAFETY: the sysctl core passes its table entry, whose `data` we set to one
     // of the limit statics in `register_sysctls`.
     let limit = cell(unsafe { (*table).data } as *mut c_int);
-    let mut val: c_int = if write != 0 { 0 } else { limit.load(ordering::Relaxed) };
+    let mut val: c_int = if write != 0 {
+        0
+    } else {
+        limit.load(ordering::Relaxed)
+    };
     // SAFETY: a zeroed `ctl_table` is an empty entry; the fields set make it an
     // int entry over the local `val`, which outlives the call below.
     let mut tmp: bindings::ctl_table = unsafe { core::mem::zeroed() };
@@ -188,7 +196,9 @@ pub(crate) fn register_sysctls() {
     // sysctl core only reads it. `sysctl_vals` is the kernel's constant array
     // of small integers; index 1 holds 1 (`SYSCTL_ONE`).
     unsafe {
-        let one = core::ptr::addr_of!(bindings::sysctl_vals).cast::<c_int>().wrapping_add(1) as *mut c_void;
+        let one = core::ptr::addr_of!(bindings::sysctl_vals)
+            .cast::<c_int>()
+            .wrapping_add(1) as *mut c_void;
         let t = &mut *core::ptr::addr_of_mut!(SYSCTLS);
         // 0 -> 1 only: proc_dointvec_minmax with min = max = 1.
         t[0].procname = c"kexec_load_disabled".as_char_ptr();

@@ -29,7 +29,10 @@ pub struct Line {
 impl Line {
     /// An empty line.
     pub const fn new() -> Self {
-        Line { buf: [0; LINE_MAX], len: 0 }
+        Line {
+            buf: [0; LINE_MAX],
+            len: 0,
+        }
     }
 
     /// The bytes formatted so far.
@@ -78,7 +81,12 @@ mod tests {
     #[test]
     fn lines_and_truncation() {
         let mut l = Line::new();
-        write!(l, "SYMBOL({})={:x}\n", "init_uts_ns", 0xffff_ffff_8200_0000u64).unwrap();
+        write!(
+            l,
+            "SYMBOL({})={:x}\n",
+            "init_uts_ns", 0xffff_ffff_8200_0000u64
+        )
+        .unwrap();
         assert_eq!(l.as_bytes(), b"SYMBOL(init_uts_ns)=ffffffff82000000\n");
         let mut long = Line::new();
         for _ in 0..20 {
@@ -91,7 +99,10 @@ mod tests {
         assert!(!append(&mut data, &mut size, b"A=1\nB=2\n"));
         assert!(append(&mut data, &mut size, b"C=3\nD=4\nE=5\n"));
         assert_eq!(size, 16);
-        assert_eq!(keys(&data).collect::<Vec<_>>(), [&b"A"[..], b"B", b"C", b"D"]);
+        assert_eq!(
+            keys(&data).collect::<Vec<_>>(),
+            [&b"A"[..], b"B", b"C", b"D"]
+        );
         assert_eq!(NOTE_SIZE, 4132);
     }
 }

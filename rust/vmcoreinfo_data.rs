@@ -70,7 +70,10 @@ pub(crate) extern "C" fn hwerr_log_error_type(src: bindings::hwerr_error_type) {
     unsafe {
         let e = (*hwerr_data.get()).as_mut_ptr().add(i);
         bindings::atomic_inc(core::ptr::addr_of_mut!((*e).count));
-        core::ptr::write_volatile(core::ptr::addr_of_mut!((*e).timestamp), bindings::ktime_get_real_seconds());
+        core::ptr::write_volatile(
+            core::ptr::addr_of_mut!((*e).timestamp),
+            bindings::ktime_get_real_seconds(),
+        );
     }
 }
 
@@ -133,7 +136,11 @@ pub(crate) unsafe extern "C" fn crash_update_vmcoreinfo_safecopy(ptr: *mut c_voi
     // text is `vmcoreinfo_size <= BYTES` bytes.
     unsafe {
         if !ptr.is_null() && !(*vmcoreinfo_data.get()).is_null() {
-            core::ptr::copy_nonoverlapping(*vmcoreinfo_data.get(), ptr.cast::<u8>(), *vmcoreinfo_size.get());
+            core::ptr::copy_nonoverlapping(
+                *vmcoreinfo_data.get(),
+                ptr.cast::<u8>(),
+                *vmcoreinfo_size.get(),
+            );
         }
         *SAFECOPY.get() = ptr.cast();
     }
@@ -206,12 +213,18 @@ pub(crate) unsafe extern "C" fn final_note(buf: *mut u32) {
 
 macro_rules! symbol {
     ($name:literal, $addr:expr) => {
-        line(format_args!(concat!("SYMBOL(", $name, ")={:x}\n"), $addr as usize))
+        line(format_args!(
+            concat!("SYMBOL(", $name, ")={:x}\n"),
+            $addr as usize
+        ))
     };
 }
 macro_rules! size {
     ($name:literal, $ty:ty) => {
-        line(format_args!(concat!("SIZE(", $name, ")={}\n"), size_of::<$ty>()))
+        line(format_args!(
+            concat!("SIZE(", $name, ")={}\n"),
+            size_of::<$ty>()
+        ))
     };
 }
 macro_rules! offset {
@@ -221,12 +234,18 @@ macro_rules! offset {
 }
 macro_rules! number {
     ($name:literal, $value:expr) => {
-        line(format_args!(concat!("NUMBER(", $name, ")={}\n"), $value as i64))
+        line(format_args!(
+            concat!("NUMBER(", $name, ")={}\n"),
+            $value as i64
+        ))
     };
 }
 macro_rules! length {
     ($name:literal, $value:expr) => {
-        line(format_args!(concat!("LENGTH(", $name, ")={}\n"), $value as u64))
+        line(format_args!(
+            concat!("LENGTH(", $name, ")={}\n"),
+            $value as u64
+        ))
     };
 }
 
@@ -264,11 +283,17 @@ unsafe fn write_lines() {
         line(format_args!("PAGESIZE={}\n", b::PAGE_SIZE));
 
         symbol!("init_uts_ns", core::ptr::addr_of!(b::init_uts_ns));
-        line(format_args!("OFFSET(uts_namespace.name)={}\n", sys::kexec_rust_uts_namespace_name_offset()));
+        line(format_args!(
+            "OFFSET(uts_namespace.name)={}\n",
+            sys::kexec_rust_uts_namespace_name_offset()
+        ));
         symbol!("node_online_map", sys::kexec_rust_node_online_map_addr());
         symbol!("swapper_pg_dir", sys::kexec_rust_swapper_pg_dir_addr());
         symbol!("_stext", core::ptr::addr_of!(b::_stext));
-        line(format_args!("NUMBER(VMALLOC_START)=0x{:x}\n", sys::kexec_rust_vmalloc_start()));
+        line(format_args!(
+            "NUMBER(VMALLOC_START)=0x{:x}\n",
+            sys::kexec_rust_vmalloc_start()
+        ));
 
         symbol!("mem_map", core::ptr::addr_of!(b::mem_map));
         symbol!("contig_page_data", core::ptr::addr_of!(b::contig_page_data));
@@ -276,7 +301,11 @@ unsafe fn write_lines() {
         symbol!("mem_section", b::mem_section);
         length!("mem_section", sys::kexec_rust_nr_section_roots());
         size!("mem_section", b::mem_section);
-        offset!("mem_section.section_mem_map", b::mem_section, section_mem_map);
+        offset!(
+            "mem_section.section_mem_map",
+            b::mem_section,
+            section_mem_map
+        );
         number!("SECTION_SIZE_BITS", b::SECTION_SIZE_BITS);
         number!("MAX_PHYSMEM_BITS", sys::kexec_rust_max_physmem_bits());
 
@@ -288,15 +317,35 @@ unsafe fn write_lines() {
         size!("nodemask_t", b::nodemask_t);
         offset!("page.flags", b::page, flags);
         offset!("page._refcount", b::page, _refcount);
-        offset!("page.mapping", b::page, __bindgen_anon_1.__bindgen_anon_1.mapping);
-        offset!("page.lru", b::page, __bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.lru);
+        offset!(
+            "page.mapping",
+            b::page,
+            __bindgen_anon_1.__bindgen_anon_1.mapping
+        );
+        offset!(
+            "page.lru",
+            b::page,
+            __bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.lru
+        );
         offset!("page._mapcount", b::page, __bindgen_anon_2._mapcount);
-        offset!("page.private", b::page, __bindgen_anon_1.__bindgen_anon_1.private);
-        offset!("page.compound_info", b::page, __bindgen_anon_1.__bindgen_anon_3.compound_info);
+        offset!(
+            "page.private",
+            b::page,
+            __bindgen_anon_1.__bindgen_anon_1.private
+        );
+        offset!(
+            "page.compound_info",
+            b::page,
+            __bindgen_anon_1.__bindgen_anon_3.compound_info
+        );
         offset!("pglist_data.node_zones", b::pglist_data, node_zones);
         offset!("pglist_data.nr_zones", b::pglist_data, nr_zones);
         offset!("pglist_data.node_start_pfn", b::pglist_data, node_start_pfn);
-        offset!("pglist_data.node_spanned_pages", b::pglist_data, node_spanned_pages);
+        offset!(
+            "pglist_data.node_spanned_pages",
+            b::pglist_data,
+            node_spanned_pages
+        );
         offset!("pglist_data.node_id", b::pglist_data, node_id);
         offset!("zone.free_area", b::zone, free_area);
         offset!("zone.vm_stat", b::zone, vm_stat);
@@ -312,17 +361,41 @@ unsafe fn write_lines() {
         number!("PG_private", b::pageflags_PG_private);
         number!("PG_swapcache", b::pageflags_PG_swapcache);
         number!("PG_swapbacked", b::pageflags_PG_swapbacked);
-        number!("PAGE_SLAB_MAPCOUNT_VALUE", page_type_value(b::pagetype_PGTY_slab));
+        number!(
+            "PAGE_SLAB_MAPCOUNT_VALUE",
+            page_type_value(b::pagetype_PGTY_slab)
+        );
         number!("PG_head_mask", 1i64 << b::pageflags_PG_head);
-        number!("PAGE_BUDDY_MAPCOUNT_VALUE", page_type_value(b::pagetype_PGTY_buddy));
-        number!("PAGE_HUGETLB_MAPCOUNT_VALUE", page_type_value(b::pagetype_PGTY_hugetlb));
-        number!("PAGE_OFFLINE_MAPCOUNT_VALUE", page_type_value(b::pagetype_PGTY_offline));
+        number!(
+            "PAGE_BUDDY_MAPCOUNT_VALUE",
+            page_type_value(b::pagetype_PGTY_buddy)
+        );
+        number!(
+            "PAGE_HUGETLB_MAPCOUNT_VALUE",
+            page_type_value(b::pagetype_PGTY_hugetlb)
+        );
+        number!(
+            "PAGE_OFFLINE_MAPCOUNT_VALUE",
+            page_type_value(b::pagetype_PGTY_offline)
+        );
 
         symbol!("kallsyms_names", core::ptr::addr_of!(sys::kallsyms_names));
-        symbol!("kallsyms_num_syms", core::ptr::addr_of!(sys::kallsyms_num_syms));
-        symbol!("kallsyms_token_table", core::ptr::addr_of!(sys::kallsyms_token_table));
-        symbol!("kallsyms_token_index", core::ptr::addr_of!(sys::kallsyms_token_index));
-        symbol!("kallsyms_offsets", core::ptr::addr_of!(sys::kallsyms_offsets));
+        symbol!(
+            "kallsyms_num_syms",
+            core::ptr::addr_of!(sys::kallsyms_num_syms)
+        );
+        symbol!(
+            "kallsyms_token_table",
+            core::ptr::addr_of!(sys::kallsyms_token_table)
+        );
+        symbol!(
+            "kallsyms_token_index",
+            core::ptr::addr_of!(sys::kallsyms_token_index)
+        );
+        symbol!(
+            "kallsyms_offsets",
+            core::ptr::addr_of!(sys::kallsyms_offsets)
+        );
 
         b::arch_crash_save_vmcoreinfo();
     }
