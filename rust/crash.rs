@@ -63,13 +63,13 @@ pub(crate) unsafe extern "C" fn kimage_crash_copy_vmcoreinfo(
     let mut page = unsafe { bindings::kimage_alloc_control_pages(image, 0) };
     if page.is_null() {
         pr_warn!("Could not allocate vmcoreinfo buffer\n");
-        return -(ENOMEM.to_errno());
+        return ENOMEM.to_errno();
     }
     // SAFETY: maps the page just allocated; it stays the image's until it is freed.
     let copy = unsafe { sys::kexec_rust_vmap_pages(&mut page, 1) };
     if copy.is_null() {
         pr_warn!("Could not vmap vmcoreinfo buffer\n");
-        return -(ENOMEM.to_errno());
+        return ENOMEM.to_errno();
     }
     img.vmcoreinfo_data_copy = copy;
     // SAFETY: `copy` maps a whole page.
@@ -236,7 +236,7 @@ pub(crate) unsafe extern "C" fn crash_exclude_mem_range(
     *nr = len as c_uint;
     match ret {
         Ok(()) => 0,
-        Err(elfcore::NoRoom) => -(ENOMEM.to_errno()),
+        Err(elfcore::NoRoom) => ENOMEM.to_errno(),
     }
 }
 
@@ -303,7 +303,7 @@ pub(crate) unsafe extern "C" fn crash_prepare_elf64_headers(
         // SAFETY: `cpu` is a possible CPU.
         let phys = unsafe { sys::kexec_rust_crash_note_phys(notes(), cpu) };
         if cpu_notes.push(phys, GFP_KERNEL).is_err() {
-            return -(ENOMEM.to_errno());
+            return ENOMEM.to_errno();
         }
         // SAFETY: as above.
         cpu = unsafe { sys::kexec_rust_next_possible_cpu(cpu as c_int) };
@@ -335,14 +335,14 @@ pub(crate) unsafe extern "C" fn crash_prepare_elf64_headers(
     // SAFETY: a zeroed vmalloc buffer that the caller owns from here.
     let buf = unsafe { sys::kexec_rust_vzalloc(size as c_ulong) };
     if buf.is_null() {
-        return -(ENOMEM.to_errno());
+        return ENOMEM.to_errno();
     }
     // SAFETY: `buf` has `size` bytes.
     let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), size) };
     if elfcore::write_core_header(out, &layout).is_none() {
         // SAFETY: frees the buffer allocated above.
         unsafe { bindings::vfree(buf) };
-        return -(ENOMEM.to_errno());
+        return ENOMEM.to_errno();
     }
     // SAFETY: plain read of a flag.
     if unsafe { crate::state::kexec_file_dbg_print } {
@@ -379,13 +379,13 @@ pub(crate) unsafe extern "C" fn crash_prepare_headers(
     // SAFETY: asks the arch for an upper bound on the number of ranges.
     let max = unsafe { bindings::arch_get_system_nr_ranges() };
     if max == 0 {
-        return -(ENOMEM.to_errno());
+        return ENOMEM.to_errno();
     }
     let bytes = size_of::<bindings::crash_mem>() + max as usize * size_of::<bindings::range>();
     // SAFETY: a zeroed allocation of a `crash_mem` with `max` ranges.
     let mut cmem = unsafe { sys::kexec_rust_kvzalloc(bytes) }.cast::<bindings::crash_mem>();
     if cmem.is_null() {
-        return -(ENOMEM.to_errno());
+        return ENOMEM.to_errno();
     }
     // SAFETY: `cmem` is ours with room for `max` ranges; the hooks fill and cut it.
     let ret = unsafe {
@@ -422,7 +422,7 @@ fn resource_size(res: &bindings::resource) -> u64 {
 #[no_mangle]
 pub(crate) extern "C" fn crash_get_memory_size() -> isize {
     let Some(_lock) = KexecLock::try_lock() else {
-        return -(EBUSY.to_errno() as isize);
+        return EBUSY.to_errno() as isize;
     };
     // SAFETY: the resources change only under the kexec lock, which we hold.
     let size = unsafe { resource_size(&*crashk_res.get()) + resource_size(&*crashk_low_res.get()) };
@@ -475,10 +475,10 @@ unsafe fn shrink_resource(old: *mut bindings::resource, new_size: u64) -> Result
 #[no_mangle]
 pub(crate) extern "C" fn crash_shrink_memory(new_size: c_ulong) -> c_int {
     let Some(_lock) = KexecLock::try_lock() else {
-        return -(EBUSY.to_errno());
+        return EBUSY.to_errno();
     };
     if !kexec_crash_image.load(ordering::Relaxed).is_null() {
-        return -(ENOENT.to_errno());
+        return ENOENT.to_errno();
     }
     let res = crashk_res.get();
     let low = crashk_low_res.get();
@@ -496,7 +496,7 @@ pub(crate) extern "C" fn crash_shrink_memory(new_size: c_ulong) -> c_int {
         return if new_size == old_size {
             0
         } else {
-            -(EINVAL.to_errno())
+            EINVAL.to_errno()
         };
     }
     // SAFETY: both resources are ours to change under the lock.

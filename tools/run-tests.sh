@@ -5,7 +5,7 @@
 #
 #   tools/run-tests.sh [SCENARIO...]     default: boot kexec kexec-file unload kexec-big kdump
 #                                        kdump-file crashkernel-bad1 crashkernel-bad2
-#                                        crashkernel-bad3 errno
+#                                        crashkernel-bad3 crash-shrink errno
 #
 # One PASS/FAIL line per check, then "N passed, M failed". Exits 1 if any failed.
 set -euo pipefail
@@ -14,7 +14,7 @@ set -euo pipefail
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
     scenarios=(boot kexec kexec-file unload kexec-big kdump kdump-file
-               crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno)
+               crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno)
 
 "$REPO/scripts/setup.sh"
 
@@ -90,8 +90,9 @@ for s in kdump kdump-file; do
     fi
 done
 
-# A malformed crashkernel= must have the same outcome on both kernels.
-for s in crashkernel-bad1 crashkernel-bad2 crashkernel-bad3; do
+# A malformed crashkernel=, and writes to kexec_crash_size, must have the same
+# outcome on both kernels.
+for s in crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink; do
     [ -f "$OUT_DIR/stock/$s/outcome.txt" ] && [ -f "$OUT_DIR/rust/$s/outcome.txt" ] || continue
     if diff -u "$OUT_DIR/stock/$s/outcome.txt" "$OUT_DIR/rust/$s/outcome.txt" >"$OUT_DIR/$s.diff"; then
         record PASS "$s: same outcome on both kernels ($(tr '\n' ';' <"$OUT_DIR/rust/$s/outcome.txt"))"

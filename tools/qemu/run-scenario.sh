@@ -26,7 +26,7 @@ crashkernel=${CRASHKERNEL:-96M}
 
 # The stage whose KR-DONE ends a successful run.
 case $scenario in
-    boot | errno) final=1 ;;
+    boot | errno | crash-shrink) final=1 ;;
     kexec | kexec-file | unload | kexec-big) final=2 ;;
     kdump | kdump-file) final=capture ;;
     # Malformed crashkernel= values: the kernel boots without a reservation.
@@ -49,7 +49,7 @@ serial=$dir/serial.log
 append="console=ttyS0 panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 disk=()
 case $scenario in
-    kdump | kdump-file | errno | crashkernel-bad*) append="$append crashkernel=$crashkernel" ;;
+    kdump | kdump-file | errno | crash-shrink | crashkernel-bad*) append="$append crashkernel=$crashkernel" ;;
 esac
 if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ]; then
     truncate -s 4G "$dir/vmcore.img"
@@ -105,6 +105,13 @@ if [ "$scenario" = errno ]; then
     cases=$(grep -c '^[0-9][0-9] ' "$dir/errno.txt" || true)
     [ "$cases" -ge 40 ] || verdict FAIL "kexec-errno printed only $cases cases"
     verdict PASS "kexec-errno ran $cases cases in $(cat "$dir/elapsed")s"
+fi
+if [ "$scenario" = crash-shrink ]; then
+    sed -n '/^KR-SHRINK-BEGIN/,/^KR-SHRINK-END/p' "$serial" | sed 's/\r$//' |
+        grep -v '^KR-\|^\[ *[0-9.]*\]' >"$dir/outcome.txt"
+    grep -q '^write 67108864: ok; size now 67108864$' "$dir/outcome.txt" ||
+        verdict FAIL "shrinking to 64 MiB did not work: $(tr '\n' ';' <"$dir/outcome.txt")"
+    verdict PASS "kexec_crash_size: $(grep -c '^write' "$dir/outcome.txt") writes"
 fi
 case $scenario in crashkernel-bad*)
     sed -n '/^KR-CRASHK-BEGIN/,/^KR-CRASHK-END/p' "$serial" | sed 's/\r$//' |
