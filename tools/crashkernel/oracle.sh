@@ -41,4 +41,4 @@ function_of() { # FILE NAME
 } >"$work/oracle.c"
 grep -q 'int __init parse_crashkernel(' "$work/oracle.c" ||
     die "could not cut parse_crashkernel() out of $SRC_DIR/kernel/crash_reserve.c"
-cc -O1 -w -o "$out" "$work/oracle.c" || die "the oracle did not compile (source: kernel $KERNEL_PKG)"
+"clang$LLVM_SUFFIX" -O1 -w -o "$out" "$work/oracle.c" || die "the oracle did not compile (source: kernel $KERNEL_PKG)"
