@@ -56,95 +56,61 @@ extern "C" {
     // kernel/kexec_internal.h (kernel/kexec_file.c).
     #[cfg(CONFIG_KEXEC_FILE)]
     pub(crate) fn kimage_file_post_load_cleanup(image: *mut bindings::kimage);
+}
 
-    // kdump (helpers.c, under CONFIG_KEXEC_RUST_CRASH).
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
+// kdump: helpers.c's wrappers under CONFIG_KEXEC_RUST_CRASH, and the memblock and
+// kallsyms declarations that the bindings lack.
+#[cfg(CONFIG_KEXEC_RUST_CRASH)]
+#[allow(improper_ctypes)]
+extern "C" {
+    // helpers.c.
     pub(crate) fn kexec_rust_crash_align() -> u64;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_crash_addr_low_max() -> u64;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_crash_addr_high_max() -> u64;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_crash_low_size_default() -> u64;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_kmemleak_ignore_phys(phys: bindings::phys_addr_t);
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_crash_free_reserved_phys_range(begin: c_ulong, end: c_ulong);
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_crash_mem_align() -> c_ulong;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_in_interrupt() -> bool;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_task_is_global_init(p: *mut bindings::task_struct) -> bool;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_task_pid(p: *mut bindings::task_struct) -> c_int;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_current_pid() -> c_int;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_crash_setup_regs(out: *mut bindings::pt_regs, regs: *mut bindings::pt_regs);
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_elf_core_copy_regs(out: *mut bindings::elf_gregset_t, regs: *mut bindings::pt_regs);
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_alloc_percpu_notes(size: usize, align: usize) -> *mut bindings::note_buf_t;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_crash_note_buf(notes: *mut bindings::note_buf_t, cpu: c_uint) -> *mut c_void;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_crash_note_phys(notes: *mut bindings::note_buf_t, cpu: c_uint) -> u64;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_next_possible_cpu(cpu: c_int) -> c_uint;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_kernel_text_start() -> c_ulong;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_kernel_image_size() -> c_ulong;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_kernel_text_phys() -> u64;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_direct_map_base() -> c_ulong;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_virt_to_phys(addr: *mut c_void) -> u64;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_kvzalloc(size: usize) -> *mut c_void;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_vzalloc(size: c_ulong) -> *mut c_void;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_alloc_zeroed_exact(size: usize) -> *mut c_void;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_os_release() -> *const u8;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_uts_namespace_name_offset() -> c_ulong;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_node_online_map_addr() -> c_ulong;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_swapper_pg_dir_addr() -> c_ulong;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_vmalloc_start() -> c_ulong;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_vmemmap_addr() -> c_ulong;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_nr_section_roots() -> c_ulong;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn kexec_rust_max_physmem_bits() -> core::ffi::c_long;
 
     // include/linux/memblock.h, which the bindings do not include.
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn memblock_phys_alloc_range(
         size: bindings::phys_addr_t,
         align: bindings::phys_addr_t,
         start: bindings::phys_addr_t,
         end: bindings::phys_addr_t,
     ) -> bindings::phys_addr_t;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) fn memblock_phys_free(base: bindings::phys_addr_t, size: bindings::phys_addr_t) -> c_int;
 
     // kernel/kallsyms_internal.h: the tables that VMCOREINFO points at.
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) static kallsyms_names: [u8; 0];
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) static kallsyms_num_syms: c_uint;
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) static kallsyms_token_table: [u8; 0];
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) static kallsyms_token_index: [u16; 0];
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
     pub(crate) static kallsyms_offsets: [c_int; 0];
 }
