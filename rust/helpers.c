@@ -123,3 +123,28 @@ KR_HELPER(unsigned long, vmemmap_addr, (void), (unsigned long)vmemmap)
 KR_HELPER(unsigned long, nr_section_roots, (void), NR_SECTION_ROOTS)
 KR_HELPER(long, max_physmem_bits, (void), MAX_PHYSMEM_BITS)
 #endif
+
+#ifdef CONFIG_KEXEC_RUST_RELOCATE
+#include <asm/cpu.h>
+#include <asm/debugreg.h>
+#include <asm/pgtable.h>
+#include <asm/processor.h>
+#include <asm/tlbflush.h>
+#include <linux/cc_platform.h>
+
+/* machine_kexec (kexec_rust/arch/x86/machine_kexec.rs). */
+KR_VOID(irq_disable, (void), local_irq_disable())
+KR_VOID(hw_breakpoint_disable, (void), hw_breakpoint_disable())
+KR_VOID(cet_disable, (void), cet_disable())
+KR_HELPER(bool, cache_incoherent, (void), this_cpu_read(cache_state_incoherent))
+KR_HELPER(unsigned long, cr4_keep, (void),
+	  X86_CR4_PAE | X86_CR4_LA57 |
+	  (cpu_feature_enabled(X86_FEATURE_TDX_GUEST) ? X86_CR4_MCE : 0))
+KR_HELPER(bool, cc_platform_has, (enum cc_attr attr), cc_platform_has(attr))
+KR_HELPER(unsigned long, ident_page_flag, (void), __PAGE_KERNEL_LARGE_EXEC)
+KR_HELPER(unsigned long, ident_table_flag, (void), _KERNPG_TABLE_NOENC)
+KR_HELPER(unsigned long, page_enc, (void), _PAGE_ENC)
+KR_HELPER(unsigned long, pgd_index, (unsigned long va), pgd_index(va))
+KR_HELPER(unsigned long, read_cr3_pa, (void), read_cr3_pa())
+KR_HELPER(unsigned long, pa, (void *addr), __pa(addr))
+#endif

@@ -28,6 +28,10 @@ pub mod elfcore;
 pub mod entry;
 mod kimage;
 mod load;
+#[cfg(CONFIG_KEXEC_RUST_RELOCATE)]
+#[path = "../arch/x86/machine_kexec.rs"]
+mod machine_kexec;
+pub mod purgatory;
 mod reboot;
 pub mod request;
 #[cfg(CONFIG_KEXEC_RUST_CRASH)]
@@ -49,16 +53,24 @@ module! {
 }
 
 /// Which implementation serves each part of kexec/kdump in this build.
-#[cfg(CONFIG_KEXEC_RUST_CRASH)]
-const PARTS: &str = "kexec_load: Rust, kimage: Rust, kexec reboot: Rust, relocate stub: C, kexec_file: C, crash: Rust, vmcore: C";
-#[cfg(not(CONFIG_KEXEC_RUST_CRASH))]
-const PARTS: &str = "kexec_load: Rust, kimage: Rust, kexec reboot: Rust, relocate stub: C, kexec_file: C, crash: C, vmcore: C";
+fn part(rust: bool) -> &'static str {
+    if rust {
+        "Rust"
+    } else {
+        "C"
+    }
+}
 
 struct KexecRust;
 
 impl kernel::Module for KexecRust {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        pr_info!("Rust kexec/kdump overlay active ({PARTS})\n");
+        pr_info!(
+            "Rust kexec/kdump overlay active (kexec_load: Rust, kimage: Rust, kexec reboot: Rust, \
+             machine_kexec and relocate stub: {}, kexec_file: C, crash: {}, vmcore: C)\n",
+            if cfg!(CONFIG_KEXEC_RUST_RELOCATE) { "Rust+asm" } else { "C" },
+            part(cfg!(CONFIG_KEXEC_RUST_CRASH)),
+        );
         state::register_sysctls();
         sysfs::register()?;
         Ok(KexecRust)

@@ -114,3 +114,20 @@ extern "C" {
     pub(crate) static kallsyms_token_index: [u16; 0];
     pub(crate) static kallsyms_offsets: [c_int; 0];
 }
+
+// helpers.c, for the x86 machine_kexec hooks (arch/x86/machine_kexec.rs).
+#[cfg(CONFIG_KEXEC_RUST_RELOCATE)]
+extern "C" {
+    pub(crate) fn kexec_rust_irq_disable();
+    pub(crate) fn kexec_rust_hw_breakpoint_disable();
+    pub(crate) fn kexec_rust_cet_disable();
+    pub(crate) fn kexec_rust_cache_incoherent() -> bool;
+    pub(crate) fn kexec_rust_cr4_keep() -> c_ulong;
+    pub(crate) fn kexec_rust_cc_platform_has(attr: bindings::cc_attr) -> bool;
+    pub(crate) fn kexec_rust_ident_page_flag() -> c_ulong;
+    pub(crate) fn kexec_rust_ident_table_flag() -> c_ulong;
+    pub(crate) fn kexec_rust_page_enc() -> c_ulong;
+    pub(crate) fn kexec_rust_pgd_index(va: c_ulong) -> c_ulong;
+    pub(crate) fn kexec_rust_read_cr3_pa() -> c_ulong;
+    pub(crate) fn kexec_rust_pa(addr: *mut c_void) -> c_ulong;
+}
