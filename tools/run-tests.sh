@@ -49,7 +49,8 @@ for f in "${FLAVOURS[@]}"; do
 done
 # What each flavour compiled: ours replaces these objects, the stock one keeps them.
 # A stale object from an earlier configuration would not be in built-in.a.
-replaced=(kernel/kexec.o kernel/kexec_core.o kernel/crash_reserve.o kernel/crash_core.o kernel/vmcore_info.o)
+replaced=(kernel/kexec.o kernel/kexec_core.o kernel/crash_reserve.o kernel/crash_core.o kernel/vmcore_info.o
+    arch/x86/kernel/machine_kexec_64.o arch/x86/kernel/relocate_kernel_64.o)
 # built-in.a is a thin archive: it lists each object's path, subdirectories too.
 built_in() { "llvm-ar$LLVM_SUFFIX" t "$BUILD_DIR/$1/$(dirname "$2")/built-in.a" 2>/dev/null | grep -q "\(^\|/\)$2\$"; }
 for obj in "${replaced[@]}"; do
@@ -62,8 +63,8 @@ for obj in "${replaced[@]}"; do
     fi
 done
 if built_in rust kexec_rust/rust/kexec_rust.o && built_in rust kexec_rust/rust/kexec_glue.o &&
-    built_in rust kexec_rust/rust/helpers.o; then
-    record PASS "rust build: kexec_rust.o, kexec_glue.o and helpers.o linked into vmlinux"
+    built_in rust kexec_rust/rust/helpers.o && built_in rust kexec_rust/arch/x86/relocate_kernel.o; then
+    record PASS "rust build: kexec_rust.o, kexec_glue.o, helpers.o and arch/x86/relocate_kernel.o linked into vmlinux"
 else
     record FAIL "rust build: kexec_rust objects missing from built-in.a"
 fi

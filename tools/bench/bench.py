@@ -10,6 +10,12 @@ and initramfs images. For each repetition, stock then rust (A B A B ...):
             the metric is the median of a boot's loads.
   reboot    `kexec -e` to the second kernel's /init: host clock on the serial
             lines "KR-INFO kexec -e at ..." and "KR-STAGE 2 ...".
+  copy      the relocate stub's copy of the kernel plus a 64 MiB random initrd
+            (the kexec-big image, loaded with kexec -l --console-serial): host
+            clock from the kernel's "Starting new kernel" to purgatory's
+            "I'm in purgatory", so machine_shutdown, the stub (mostly its
+            copy) and purgatory's first steps; the second kernel then checks
+            the data's sha256.
   capture   sysrq crash to the capture kernel's /init: host clock on
             "KR-INFO crash at ..." and "KR-STAGE capture ...".
   vmcore    /proc/vmcore read in the capture kernel with read() and 4 KiB,
@@ -42,6 +48,7 @@ METRICS = {
     "load_64": ("kexec_load, kernel + 64 MiB initrd", "ms", "lower"),
     "load_256": ("kexec_load, kernel + 256 MiB initrd", "ms", "lower"),
     "reboot": ("kexec -e to second kernel's init", "ms", "lower"),
+    "copy_64": ("relocate stub: kernel + 64 MiB initrd into place", "ms", "lower"),
     "crash_to_capture": ("sysrq crash to capture kernel's init", "ms", "lower"),
     "vmcore_read4k": ("/proc/vmcore read(), 4 KiB buffer", "MB/s", "higher"),
     "vmcore_read64k": ("/proc/vmcore read(), 64 KiB buffer", "MB/s", "higher"),
@@ -119,6 +126,15 @@ def one_rep(args, flavour):
     t0, _ = r.first(r"^KR-INFO kexec -e at")
     t1, _ = r.first(r"^KR-STAGE 2 ")
     m["reboot"] = (t1 - t0) * 1e3
+
+    r = Run(args, flavour, "bench-copy", "1G")
+    if not r.ok("2"):
+        r.fail("the 64 MiB image did not arrive intact in the second kernel")
+    t0, _ = r.first(r"Starting new kernel")
+    t1, _ = r.first(r"I'm in purgatory")
+    if t0 is None or t1 is None:
+        r.fail("no 'Starting new kernel' or no 'I'm in purgatory' line")
+    m["copy_64"] = (t1 - t0) * 1e3
 
     r = Run(args, flavour, "bench-kdump", "1G", f"crashkernel={args.crashkernel}")
     if not r.ok("capture"):
@@ -240,7 +256,11 @@ def write_report(args, results):
         f"{results['loads']} loads per boot, the segments being the bzImage at 16 MiB and random data",
         "at 256 MiB); reboot and crash-to-capture on the host, from the serial line the guest",
         "prints just before `kexec -e` or the sysrq crash to the line the next kernel's /init",
-        "prints first; /proc/vmcore throughput in the capture kernel with the guest clock",
+        "prints first; the relocate stub's copy on the host, from the kernel's \"Starting",
+        "new kernel\" to kexec-tools' purgatory printing \"I'm in purgatory\" (kexec -l",
+        "--console-serial; 75 MiB of segments: bzImage, initramfs and 64 MiB of random data",
+        "that the second kernel checks by sha256);",
+        "/proc/vmcore throughput in the capture kernel with the guest clock",
         f"({results.get('vmcore_bytes', 0) / 1e6:.0f} MB vmcore of a 1 GiB guest booted with crashkernel={results['crashkernel']});",
         "the smallest crashkernel= by bisection on a 4 MiB grid, success meaning the",
         "capture kernel reached /init and read all of /proc/vmcore.",

@@ -27,7 +27,7 @@ crashkernel=${CRASHKERNEL:-96M}
 # The stage whose KR-DONE ends a successful run.
 case $scenario in
     boot | errno | crash-shrink) final=1 ;;
-    kexec | kexec-file | unload | kexec-big) final=2 ;;
+    kexec | kexec-file | unload | kexec-big | bench-copy) final=2 ;;
     kdump | kdump-file) final=capture ;;
     # Malformed crashkernel= values: the kernel boots without a reservation.
     crashkernel-bad1) final=1 crashkernel=${CRASHKERNEL:-64Mx} ;;

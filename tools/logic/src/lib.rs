@@ -26,6 +26,9 @@ pub mod elfcore;
 #[path = "../../../rust/vmcoreinfo.rs"]
 pub mod vmcoreinfo;
 
+#[path = "../../../rust/purgatory.rs"]
+pub mod purgatory;
+
 /// A [`crashkernel::parse`] result in the format tools/crashkernel/oracle.sh's
 /// build of the stock parser prints: `ret=-N`, or `ret=0` and every field.
 pub struct ResultLine(pub Result<crashkernel::Request, crashkernel::Error>);

@@ -5,6 +5,13 @@
 //! and the list replayed exactly as the relocate stub copies. After the replay
 //! every destination must hold its segment's bytes (zero past bufsz) and every
 //! other page must be as it was.
+//!
+//! The replay runs twice: once with the Rust model (`entry::relocate`) and once
+//! with the relocate stub's own copy loop, arch/x86/relocate_walk.S, assembled
+//! here from the same file the kernel stub includes. The simulated memory lives
+//! at its host address (the "physical" address of a page is where it is in this
+//! process), so the assembly follows the entries as pointers, as it does on the
+//! identity map. Both must leave every byte of memory the same.
 
 use kexec_logic::entry::{self, OutOfMemory, PageStore, Planner, ENTRIES_PER_PAGE, IND_DONE, IND_SOURCE};
 use kexec_logic::segment::{validate, Limits, Segment, PAGE_SIZE};
@@ -12,6 +19,34 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// A small deterministic PRNG (xorshift64*), so failures reproduce from the seed.
 struct Rng(u64);
+
+// The stub's copy loop, as a SysV function `walk(head)` (see the file's header).
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    "kexec_logic_stub_walk:",
+    include_str!("../../../arch/x86/relocate_walk.S"),
+    "ret",
+    options(att_syntax)
+);
+
+#[cfg(target_arch = "x86_64")]
+extern "sysv64" {
+    fn kexec_logic_stub_walk(head: u64);
+}
+
+/// One page of simulated memory, page-aligned in the host too.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(4096))]
+struct Page([u64; ENTRIES_PER_PAGE]);
+
+/// `pages` pages of memory and their base address: the host address of the first.
+fn host_memory(pages: u64) -> (Vec<Page>, u64) {
+    let mem = vec![Page([0; ENTRIES_PER_PAGE]); pages as usize];
+    let base = mem.as_ptr() as u64;
+    (mem, base)
+}
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -36,23 +71,24 @@ enum Order {
     DestinationsFirst,
 }
 
-/// Physical memory of `pages` pages, each holding 512 u64 words.
+/// Physical memory of `pages` pages, each holding 512 u64 words, at `base`.
 struct Machine {
-    mem: Vec<[u64; ENTRIES_PER_PAGE]>,
+    mem: Vec<Page>,
+    base: u64,
     free: Vec<u64>,
     allocated: BTreeSet<u64>,
     set_aside: BTreeSet<u64>,
 }
 
 impl Machine {
-    fn new(pages: u64, order: Order, dests: &BTreeSet<u64>, rng: &mut Rng) -> Self {
-        let mut mem = vec![[0u64; ENTRIES_PER_PAGE]; pages as usize];
+    fn new((mut mem, base): (Vec<Page>, u64), order: Order, dests: &BTreeSet<u64>, rng: &mut Rng) -> Self {
+        let pages = mem.len() as u64;
         // Garbage everywhere: whatever was in RAM before.
         for (i, p) in mem.iter_mut().enumerate() {
-            p[0] = 0xdead_0000_0000 | i as u64;
-            p[ENTRIES_PER_PAGE - 1] = rng.next();
+            p.0[0] = 0xdead_0000_0000 | i as u64;
+            p.0[ENTRIES_PER_PAGE - 1] = rng.next();
         }
-        let mut all: Vec<u64> = (0..pages).map(|p| p * PAGE_SIZE).collect();
+        let mut all: Vec<u64> = (0..pages).map(|p| base + p * PAGE_SIZE).collect();
         match order {
             Order::Ascending => all.reverse(), // `free` pops from the end
             Order::Descending => {}
@@ -69,15 +105,15 @@ impl Machine {
                 all.sort_by_key(|a| dests.contains(a));
             }
         }
-        Machine { mem, free: all, allocated: BTreeSet::new(), set_aside: BTreeSet::new() }
+        Machine { mem, base, free: all, allocated: BTreeSet::new(), set_aside: BTreeSet::new() }
     }
 
     fn page(&self, a: u64) -> &[u64; ENTRIES_PER_PAGE] {
-        &self.mem[(a / PAGE_SIZE) as usize]
+        &self.mem[((a - self.base) / PAGE_SIZE) as usize].0
     }
 
     fn page_mut(&mut self, a: u64) -> &mut [u64; ENTRIES_PER_PAGE] {
-        &mut self.mem[(a / PAGE_SIZE) as usize]
+        &mut self.mem[((a - self.base) / PAGE_SIZE) as usize].0
     }
 }
 
@@ -130,8 +166,8 @@ fn seg_word(seed: u64, seg: &Segment, off: u64) -> u64 {
     }
 }
 
-/// Random non-overlapping, page-aligned segments inside `pages` pages.
-fn random_segments(rng: &mut Rng, pages: u64) -> Vec<Segment> {
+/// Random non-overlapping, page-aligned segments inside `pages` pages from `base`.
+fn random_segments(rng: &mut Rng, base: u64, pages: u64) -> Vec<Segment> {
     let n = 1 + rng.below(6);
     let mut segs: Vec<Segment> = Vec::new();
     for _ in 0..n * 4 {
@@ -140,7 +176,7 @@ fn random_segments(rng: &mut Rng, pages: u64) -> Vec<Segment> {
         }
         let len = 1 + rng.below(pages / 8);
         let start = rng.below(pages - len);
-        let (ms, me) = (start * PAGE_SIZE, (start + len) * PAGE_SIZE);
+        let (ms, me) = (base + start * PAGE_SIZE, base + (start + len) * PAGE_SIZE);
         if segs.iter().any(|s| me > s.mem && ms < s.mem + s.memsz) {
             continue;
         }
@@ -169,12 +205,14 @@ fn run_case(seed: u64, order: Order, pages: u64, control_first: bool) -> Outcome
 /// planner's per-segment index then gives up and it finds sources by walking.
 fn run_case_loading(seed: u64, order: Order, pages: u64, control_first: bool, reverse: bool) -> Outcome {
     let mut rng = Rng(seed | 1);
-    let segs = random_segments(&mut rng, pages);
-    let limits = Limits { destination_limit: pages * PAGE_SIZE + 1, total_ram_pages: pages * 2, crash_window: None };
+    let memory = host_memory(pages);
+    let base = memory.1;
+    let segs = random_segments(&mut rng, base, pages);
+    let limits = Limits { destination_limit: base + pages * PAGE_SIZE + 1, total_ram_pages: pages * 2, crash_window: None };
     let valid = validate(&segs, &limits).unwrap_or_else(|v| panic!("seed {seed}: generator made bad segments: {v}"));
     let dests: BTreeSet<u64> =
         segs.iter().flat_map(|s| (0..s.pages()).map(move |n| s.mem + n * PAGE_SIZE)).collect();
-    let mut m = Machine::new(pages, order, &dests, &mut rng);
+    let mut m = Machine::new(memory, order, &dests, &mut rng);
     let data_seed = rng.next();
 
     let mut planner = Planner::new(&mut m, valid);
@@ -231,8 +269,9 @@ fn run_case_loading(seed: u64, order: Order, pages: u64, control_first: bool, re
     assert!(m.set_aside.is_empty());
 
     // Replay as the stub does and compare.
+    let before_all = m.mem.clone();
     let before: BTreeMap<u64, [u64; ENTRIES_PER_PAGE]> =
-        (0..pages).map(|p| (p * PAGE_SIZE, *m.page(p * PAGE_SIZE))).collect();
+        (0..pages).map(|p| (base + p * PAGE_SIZE, *m.page(base + p * PAGE_SIZE))).collect();
     let copied = entry::relocate(&mut m, list.head(), entries + 16).unwrap_or_else(|| panic!("seed {seed}: no IND_DONE"));
     assert_eq!(copied as u64, total_pages);
     for seg in &segs {
@@ -250,6 +289,21 @@ fn run_case_loading(seed: u64, order: Order, pages: u64, control_first: bool, re
             assert_eq!(m.page(addr), &old, "seed {seed}: non-destination page {addr:#x} changed");
         }
     }
+    // The same list through the stub's own assembly, from the same memory.
+    #[cfg(target_arch = "x86_64")]
+    {
+        let by_model = m.mem.clone();
+        m.mem.copy_from_slice(&before_all);
+        // SAFETY: the model just walked this list inside `m.mem`, whose pages
+        // sit at the addresses the entries name; the walk writes destination
+        // pages only, all of them inside `m.mem`.
+        unsafe { kexec_logic_stub_walk(list.head()) };
+        if let Some(i) = (0..m.mem.len()).find(|&i| m.mem[i] != by_model[i]) {
+            panic!("seed {seed} {order:?}: the stub's assembly and the model differ in page {i}");
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = before_all;
     // Freeing the image returns every page the list owns, each once: only the
     // control page (kept on its own list in the kernel) is still allocated.
     let mut list = list;
@@ -287,26 +341,37 @@ fn large_images_chain_many_indirection_pages() {
 fn empty_image_is_just_done() {
     let segs: [Segment; 0] = [];
     let valid = validate(&segs, &Limits { destination_limit: 1 << 40, total_ram_pages: 8, crash_window: None }).unwrap();
-    let mut m = Machine::new(8, Order::Ascending, &BTreeSet::new(), &mut Rng(1));
+    let mut m = Machine::new(host_memory(8), Order::Ascending, &BTreeSet::new(), &mut Rng(1));
     let list = Planner::new(&mut m, valid).finish();
     assert_eq!(list.head(), IND_DONE);
     assert_eq!(entry::relocate(&mut m, list.head(), 4), Some(0));
+    #[cfg(target_arch = "x86_64")]
+    {
+        let before = m.mem.clone();
+        // SAFETY: the list is just IND_DONE: the walk reads and writes nothing.
+        unsafe { kexec_logic_stub_walk(list.head()) };
+        assert!(m.mem == before);
+    }
 }
 
 #[test]
 fn out_of_memory_is_reported_not_hidden() {
-    let segs = [Segment { buf: 0, bufsz: 0, mem: 0, memsz: 6 * PAGE_SIZE }];
-    let valid = validate(&segs, &Limits { destination_limit: 1 << 40, total_ram_pages: 16, crash_window: None }).unwrap();
-    let mut m = Machine::new(8, Order::Descending, &BTreeSet::new(), &mut Rng(1));
+    let memory = host_memory(8);
+    let base = memory.1;
+    let segs = [Segment { buf: 0, bufsz: 0, mem: base, memsz: 6 * PAGE_SIZE }];
+    let valid = validate(&segs, &Limits { destination_limit: 1 << 60, total_ram_pages: 16, crash_window: None }).unwrap();
+    let mut m = Machine::new(memory, Order::Descending, &BTreeSet::new(), &mut Rng(1));
     let mut p = Planner::new(&mut m, valid);
     // 6 destinations out of 8 pages: the first two allocations are non-destinations
     // (an indirection page and one source), the rest must come from set-aside pages
     // until memory runs out or the segment is placed.
     let r = p.load_segment(0, |_: &mut Machine, _, _| -> Result<(), OutOfMemory> { Ok(()) });
     assert!(r.is_ok(), "6 pages fit in 8: {r:?}");
-    let segs = [Segment { buf: 0, bufsz: 0, mem: 0, memsz: 8 * PAGE_SIZE }];
-    let valid = validate(&segs, &Limits { destination_limit: 1 << 40, total_ram_pages: 16, crash_window: None }).unwrap();
-    let mut m = Machine::new(8, Order::Descending, &BTreeSet::new(), &mut Rng(1));
+    let memory = host_memory(8);
+    let base = memory.1;
+    let segs = [Segment { buf: 0, bufsz: 0, mem: base, memsz: 8 * PAGE_SIZE }];
+    let valid = validate(&segs, &Limits { destination_limit: 1 << 60, total_ram_pages: 16, crash_window: None }).unwrap();
+    let mut m = Machine::new(memory, Order::Descending, &BTreeSet::new(), &mut Rng(1));
     let mut p = Planner::new(&mut m, valid);
     // Every page is a destination: the indirection page cannot be placed.
     let r = p.load_segment(0, |_: &mut Machine, _, _| -> Result<(), OutOfMemory> { Ok(()) });
@@ -321,12 +386,14 @@ fn a_failed_load_frees_every_page() {
     for seed in 1..=200u64 {
         let mut rng = Rng(seed);
         let pages = 64;
-        let segs = random_segments(&mut rng, pages);
-        let limits = Limits { destination_limit: pages * PAGE_SIZE + 1, total_ram_pages: pages * 2, crash_window: None };
+        let memory = host_memory(pages);
+        let base = memory.1;
+        let segs = random_segments(&mut rng, base, pages);
+        let limits = Limits { destination_limit: base + pages * PAGE_SIZE + 1, total_ram_pages: pages * 2, crash_window: None };
         let valid = validate(&segs, &limits).unwrap();
         let dests: BTreeSet<u64> =
             segs.iter().flat_map(|s| (0..s.pages()).map(move |n| s.mem + n * PAGE_SIZE)).collect();
-        let mut m = Machine::new(pages, Order::Random, &dests, &mut rng);
+        let mut m = Machine::new(memory, Order::Random, &dests, &mut rng);
         // Leave only a few pages free.
         let keep = 1 + rng.below(pages / 2) as usize;
         let drop_n = m.free.len().saturating_sub(keep);
