@@ -9,14 +9,17 @@
 //! `CONFIG_KEXEC_RUST_CRASH` it also replaces kernel/crash_reserve.c,
 //! kernel/crash_core.c and kernel/vmcore_info.c: `crashkernel=` and the
 //! reservation (`reserve`), the panic path, the CPU notes and the elfcorehdr
-//! (`crash`), and VMCOREINFO (`vmcoreinfo_data`). The arch code (machine_kexec
-//! and its relocate stub), kexec_file_load and /proc/vmcore are still C; they
+//! (`crash`), and VMCOREINFO (`vmcoreinfo_data`). With
+//! `CONFIG_KEXEC_RUST_RELOCATE` it also replaces the x86_64 arch code,
+//! arch/x86/kernel/machine_kexec_64.c and relocate_kernel_64.S: `machine_kexec`
+//! (arch/x86/machine_kexec.rs of the overlay, a module of this crate) and the
+//! assembly stub next to it. kexec_file_load and /proc/vmcore are still C; they
 //! call into this crate through the C functions it provides. The boot banner
 //! names which parts are in Rust.
 //!
-//! `segment`, `request`, `entry`, `control`, `crashkernel`, `elfcore` and
-//! `vmcoreinfo` are pure logic, also built and tested on the host
-//! (tools/logic); the other modules are the kernel-facing layer.
+//! `segment`, `request`, `entry`, `control`, `crashkernel`, `elfcore`,
+//! `vmcoreinfo` and `purgatory` are pure logic, also built and tested on the
+//! host (tools/logic); the other modules are the kernel-facing layer.
 
 use kernel::prelude::*;
 
