@@ -490,6 +490,13 @@ impl<'a, S: PageStore> Planner<'a, S> {
 
 /// Does what the relocate stub does: walks the list from `head` and copies each
 /// source page to its destination, reading entries from memory as it goes.
+///
+/// This is the model of the stub's copy loop, arch/x86/relocate_walk.S, step for
+/// step: `entry` is its `%rax`, `ptr` its `%r8` (`None` is 0), `dest` its `%r9`;
+/// the flags are tested in the same order, an entry with none of them is
+/// skipped, and a source that is already its destination is not copied. The
+/// host relocation tests run both on every image they plan. The count returned
+/// includes the pages found in place.
 /// Returns the number of pages copied, or `None` if the walk did not end in
 /// `IND_DONE` within `max_entries` entries.
 pub fn relocate(s: &mut impl PageStore, head: u64, max_entries: usize) -> Option<usize> {
@@ -505,7 +512,11 @@ pub fn relocate(s: &mut impl PageStore, head: u64, max_entries: usize) -> Option
         } else if entry & IND_DONE != 0 {
             return Some(copied);
         } else if entry & IND_SOURCE != 0 {
-            s.copy_page(dest, entry & PAGE_MASK);
+            let src = entry & PAGE_MASK;
+            // A page already at its destination is not copied onto itself.
+            if src != dest {
+                s.copy_page(dest, src);
+            }
             dest += PAGE_SIZE;
             copied += 1;
         }

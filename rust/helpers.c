@@ -148,3 +148,22 @@ KR_HELPER(unsigned long, pgd_index, (unsigned long va), pgd_index(va))
 KR_HELPER(unsigned long, read_cr3_pa, (void), read_cr3_pa())
 KR_HELPER(unsigned long, pa, (void *addr), __pa(addr))
 #endif
+
+#if defined(CONFIG_KEXEC_RUST_RELOCATE) && defined(CONFIG_EFI)
+#include <linux/efi.h>
+#include <asm/efi.h>
+#include <asm/setup.h>
+
+/* The EFI tables that machine_kexec adds to the identity map. */
+KR_HELPER(unsigned long, efi_systab, (void),
+	  efi_enabled(EFI_BOOT) ? boot_params.efi_info.efi_systab |
+				  ((u64)boot_params.efi_info.efi_systab_hi << 32) : 0)
+KR_HELPER(unsigned long, efi_systab_size, (void),
+	  efi_enabled(EFI_64BIT) ? sizeof(efi_system_table_64_t) : sizeof(efi_system_table_32_t))
+KR_HELPER(unsigned long, efi_nr_tables, (const void *systab),
+	  efi_enabled(EFI_64BIT) ? ((const efi_system_table_64_t *)systab)->nr_tables
+				 : ((const efi_system_table_32_t *)systab)->nr_tables)
+KR_HELPER(unsigned long, efi_config_tables, (void), efi_config_table)
+KR_HELPER(unsigned long, efi_config_table_size, (void),
+	  efi_enabled(EFI_64BIT) ? sizeof(efi_config_table_64_t) : sizeof(efi_config_table_32_t))
+#endif

@@ -131,3 +131,13 @@ extern "C" {
     pub(crate) fn kexec_rust_read_cr3_pa() -> c_ulong;
     pub(crate) fn kexec_rust_pa(addr: *mut c_void) -> c_ulong;
 }
+
+// helpers.c: the EFI tables for the identity map.
+#[cfg(all(CONFIG_KEXEC_RUST_RELOCATE, CONFIG_EFI))]
+extern "C" {
+    pub(crate) fn kexec_rust_efi_systab() -> c_ulong;
+    pub(crate) fn kexec_rust_efi_systab_size() -> c_ulong;
+    pub(crate) fn kexec_rust_efi_nr_tables(systab: *const c_void) -> c_ulong;
+    pub(crate) fn kexec_rust_efi_config_tables() -> c_ulong;
+    pub(crate) fn kexec_rust_efi_config_table_size() -> c_ulong;
+}

@@ -72,11 +72,17 @@ apply_hooks() {
         patch -d "$SRC_DIR" -p1 -R -s <"$applied"
         rm -f "$applied"
     fi
-    local p
+    local p q done_list=()
     for p in "$REPO"/scripts/patches/*.patch; do
-        patch -d "$SRC_DIR" -p1 -N -s --dry-run <"$p" >/dev/null ||
+        if ! patch -d "$SRC_DIR" -p1 -N -s --dry-run <"$p" >/dev/null; then
+            # Leave the tree as it was: take back the ones applied above.
+            for ((q = ${#done_list[@]} - 1; q >= 0; q--)); do
+                patch -d "$SRC_DIR" -p1 -R -s <"${done_list[q]}"
+            done
             die "hook patch $(basename "$p") does not apply to $KERNEL_PKG"
+        fi
         patch -d "$SRC_DIR" -p1 -N -s <"$p"
+        done_list+=("$p")
         log "applied $(basename "$p")"
     done
     mv "$want" "$applied"

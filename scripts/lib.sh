@@ -30,6 +30,8 @@ KMAKE=(make -s LLVM="$LLVM_SUFFIX" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
        BINDGEN="$BINDGEN" ARCH=x86_64)
 
 FLAVOURS=(stock rust)
+# UEFI firmware for QEMU (Debian's ovmf package), for the kexec-efi scenario.
+OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -9,7 +9,7 @@ PACKAGES=(
     rustc-web rust-web-src
     clang-19 lld-19 llvm-19 libclang-19-dev
     make bc flex bison libelf-dev libssl-dev cpio xz-utils gzip
-    qemu-system-x86 kexec-tools busybox-static
+    qemu-system-x86 ovmf kexec-tools busybox-static
     binutils makedumpfile python3-venv
 )
 

@@ -17,8 +17,9 @@
 //! The identity map covers what the stub and the code after it touch before
 //! the new kernel sets up its own tables: all RAM the kernel maps (so every
 //! source, destination and entry page, and the control page), each segment's
-//! destination range even outside that RAM, the ACPI tables and ACPI NVS, and
-//! the early-console MMIO UART if there is one. It is built by the kernel's
+//! destination range even outside that RAM, the EFI system and configuration
+//! tables on an EFI boot, the ACPI tables and ACPI NVS, and the early-console
+//! MMIO UART if there is one. It is built by the kernel's
 //! x86 identity-mapping library (`kernel_ident_mapping_init`, shared with
 //! hibernation and the boot code), in pages taken from the image's control
 //! pages, so none of them can be a destination. The one mapping outside the
@@ -101,10 +102,45 @@ unsafe extern "C" fn map_acpi_range(res: *mut bindings::resource, arg: *mut c_vo
     let (res, walk) = unsafe { (&*res, &*arg.cast::<AcpiWalk>()) };
     // SAFETY: the walk's pointers are live for the walk (see `map_acpi`).
     let info = unsafe { &mut *walk.info };
-    match map(info, walk.pgd, res.start, res.end + 1, "ACPI range") {
+    match map(info, walk.pgd, res.start, res.end.saturating_add(1), "ACPI range") {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// On an EFI boot, the EFI system table and the configuration tables it points
+/// at: the new kernel's decompressor looks for the ACPI RSDP through them while
+/// it still runs on our identity map, and they need not be in the kernel's RAM
+/// map.
+#[cfg(CONFIG_EFI)]
+fn map_efi(info: &mut bindings::x86_mapping_info, pgd: *mut bindings::pgd_t) -> Result {
+    // SAFETY: boot-time values, fixed after boot.
+    let systab = unsafe { sys::kexec_rust_efi_systab() } as u64;
+    if systab == 0 {
+        return Ok(());
+    }
+    // SAFETY: as above.
+    let size = unsafe { sys::kexec_rust_efi_systab_size() } as u64;
+    map(info, pgd, systab, systab + size, "EFI system table")?;
+    // SAFETY: the system table is firmware memory that stays in place.
+    let kaddr = unsafe { bindings::memremap(systab, size as usize, bindings::MEMREMAP_WB as c_ulong) };
+    if kaddr.is_null() {
+        pr_err!("kexec: cannot map the EFI system table at {systab:#x} to read its table count\n");
+        return Err(ENOMEM);
+    }
+    // SAFETY: `kaddr` maps the whole system table until the unmap below.
+    let tables = unsafe { sys::kexec_rust_efi_nr_tables(kaddr) } as u64;
+    // SAFETY: mapped just above.
+    unsafe { bindings::memunmap(kaddr) };
+    // SAFETY: boot-time values, as above.
+    let (start, entry) =
+        unsafe { (sys::kexec_rust_efi_config_tables() as u64, sys::kexec_rust_efi_config_table_size() as u64) };
+    map(info, pgd, start, start + tables * entry, "EFI configuration tables")
+}
+
+#[cfg(not(CONFIG_EFI))]
+fn map_efi(_info: &mut bindings::x86_mapping_info, _pgd: *mut bindings::pgd_t) -> Result {
+    Ok(())
 }
 
 /// The ACPI tables and ACPI non-volatile storage, which the new kernel reads
@@ -173,10 +209,11 @@ fn build_identity_map(image: *mut bindings::kimage) -> Result {
     // first kernel's command line, or a jump back to an older kernel).
     // SAFETY: as above.
     let img = unsafe { &*image };
-    for seg in &img.segment[..img.nr_segments as usize] {
+    for seg in img.segment.iter().take(img.nr_segments as usize) {
         let start = seg.mem as u64;
         map(&mut info, pgd, start, start + seg.memsz as u64, "segment")?;
     }
+    map_efi(&mut info, pgd)?;
     map_acpi(&mut info, pgd)?;
     // SAFETY: written once during early boot.
     let uart = unsafe { kexec_debug_8250_mmio32 } as u64;

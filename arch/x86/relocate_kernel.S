@@ -81,10 +81,11 @@ SYM_CODE_START_NOALIGN(kexec_rust_relocate)
 	leaq	PAGE_SIZE(%rsi), %rsp
 
 	/*
-	 * Continue at the physical address of kexec_rust_identity: its virtual address
-	 * in the copy, less the copy's virtual base (the page holding it, as
-	 * the copy starts the page and is under a page long), plus the
-	 * control page's physical address.
+	 * Continue at the physical address of kexec_rust_identity: its
+	 * virtual address in the copy, less the copy's virtual base (the page
+	 * holding it, as the copy starts the page and is under a page long),
+	 * plus the control page's physical address. The old kernel's stack is
+	 * not mapped any more; nothing above touched it after the switch.
 	 */
 	leaq	kexec_rust_identity(%rip), %rax
 	movq	%rax, %r10

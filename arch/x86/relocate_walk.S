@@ -17,6 +17,8 @@
  *   Uses only caller-saved registers: %rax (current entry), %r8 (next entry
  *   slot, the model's ptr), %r9 (destination, the model's dest), and %rcx,
  *   %rsi, %rdi for rep movsq. Needs DF clear. Returns at IND_DONE.
+ *   A source page that is already its own destination (the kimage uses a
+ *   free destination page directly as its source) is not copied onto itself.
  *   Like the model, it starts with head as the current entry and has no
  *   indirection page until an IND_INDIRECTION entry names one; a list that
  *   reads an entry before that is malformed (the kimage never builds one).
@@ -47,14 +49,17 @@
 	testb	$0x4, %al		/* IND_DONE: return */
 	jnz	.Lwalk_done
 
-	testb	$0x8, %al		/* IND_SOURCE: copy_page(dest, entry & PAGE_MASK) */
+	testb	$0x8, %al		/* IND_SOURCE: src = entry & PAGE_MASK */
 	jz	.Lwalk_next		/* none of the four: skip the entry */
 	movq	%rax, %rsi
 	andq	$-4096, %rsi
-	movq	%r9, %rdi
+	cmpq	%rsi, %r9		/* src == dest: already in place, no copy */
+	je	.Lwalk_placed
+	movq	%r9, %rdi		/* copy_page(dest, src) */
 	movl	$512, %ecx		/* 512 quadwords: one 4 KiB page */
 	rep movsq
-	movq	%rdi, %r9		/* dest += PAGE_SIZE (rep movsq left %rdi there) */
+.Lwalk_placed:
+	addq	$4096, %r9		/* dest += PAGE_SIZE */
 
 .Lwalk_next:
 	movq	(%r8), %rax		/* entry = read_entry(ptr); ptr.index += 1 */

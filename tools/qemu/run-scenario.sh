@@ -27,7 +27,7 @@ crashkernel=${CRASHKERNEL:-96M}
 # The stage whose KR-DONE ends a successful run.
 case $scenario in
     boot | errno | crash-shrink) final=1 ;;
-    kexec | kexec-file | unload | kexec-big | bench-copy) final=2 ;;
+    kexec | kexec-file | kexec-efi | unload | kexec-big | bench-copy) final=2 ;;
     kdump | kdump-file) final=capture ;;
     # Malformed crashkernel= values: the kernel boots without a reservation.
     crashkernel-bad1) final=1 crashkernel=${CRASHKERNEL:-64Mx} ;;
@@ -51,6 +51,12 @@ disk=()
 case $scenario in
     kdump | kdump-file | errno | crash-shrink | crashkernel-bad*) append="$append crashkernel=$crashkernel" ;;
 esac
+# kexec-efi boots through UEFI firmware (OVMF, Debian's ovmf package).
+firmware=()
+if [ "$scenario" = kexec-efi ]; then
+    [ -f "$OVMF" ] || die "no UEFI firmware at $OVMF: run scripts/setup.sh"
+    firmware=(-bios "$OVMF")
+fi
 if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ]; then
     truncate -s 4G "$dir/vmcore.img"
     disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
@@ -72,7 +78,7 @@ start=$(date +%s.%N)
 set +e
 timeout --foreground -k 5 "$timeout_s" \
     qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp "$cpus" -m "$mem" \
-    -kernel "$bzimage" -initrd "$initramfs" -append "$append" \
+    "${firmware[@]}" -kernel "$bzimage" -initrd "$initramfs" -append "$append" \
     "${disk[@]}" -display none -monitor none -serial "file:$serial" \
     -no-reboot </dev/null >"$dir/qemu.out" 2>&1
 rc=$?
@@ -127,6 +133,12 @@ case $scenario in crashkernel-bad*)
     verdict PASS "crashkernel=$crashkernel: booted without a reservation"
     ;;
 esac
+# kexec-efi boots through UEFI firmware (OVMF, Debian's ovmf package).
+firmware=()
+if [ "$scenario" = kexec-efi ]; then
+    [ -f "$OVMF" ] || die "no UEFI firmware at $OVMF: run scripts/setup.sh"
+    firmware=(-bios "$OVMF")
+fi
 if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ]; then
     "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
         { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }
