@@ -13,7 +13,7 @@ set -euo pipefail
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
-    scenarios=(boot kexec kexec-file kexec-efi unload kexec-big kdump kdump-file
+    scenarios=(boot kexec kexec-file kexec-efi kexec-l4 unload kexec-big kdump kdump-file
                crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno)
 
 "$REPO/scripts/setup.sh"

@@ -27,7 +27,7 @@ crashkernel=${CRASHKERNEL:-96M}
 # The stage whose KR-DONE ends a successful run.
 case $scenario in
     boot | errno | crash-shrink) final=1 ;;
-    kexec | kexec-file | kexec-efi | unload | kexec-big | bench-copy) final=2 ;;
+    kexec | kexec-file | kexec-efi | kexec-l4 | unload | kexec-big | bench-copy) final=2 ;;
     kdump | kdump-file) final=capture ;;
     # Malformed crashkernel= values: the kernel boots without a reservation.
     crashkernel-bad1) final=1 crashkernel=${CRASHKERNEL:-64Mx} ;;
@@ -51,6 +51,9 @@ disk=()
 case $scenario in
     kdump | kdump-file | errno | crash-shrink | crashkernel-bad*) append="$append crashkernel=$crashkernel" ;;
 esac
+# kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
+# every other scenario runs on 5-level paging).
+[ "$scenario" = kexec-l4 ] && append="$append no5lvl"
 # kexec-efi boots through UEFI firmware (OVMF, Debian's ovmf package).
 firmware=()
 if [ "$scenario" = kexec-efi ]; then
@@ -133,6 +136,9 @@ case $scenario in crashkernel-bad*)
     verdict PASS "crashkernel=$crashkernel: booted without a reservation"
     ;;
 esac
+# kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
+# every other scenario runs on 5-level paging).
+[ "$scenario" = kexec-l4 ] && append="$append no5lvl"
 # kexec-efi boots through UEFI firmware (OVMF, Debian's ovmf package).
 firmware=()
 if [ "$scenario" = kexec-efi ]; then
