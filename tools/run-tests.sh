@@ -14,7 +14,7 @@ set -euo pipefail
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
     scenarios=(boot kexec kexec-file kexec-efi kexec-l4 unload kexec-big kdump kdump-file
-               crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno)
+               crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno stub-exception)
 
 "$REPO/scripts/setup.sh"
 
@@ -70,7 +70,10 @@ else
 fi
 
 for s in "${scenarios[@]}"; do
-    for f in "${FLAVOURS[@]}"; do
+    flavours=("${FLAVOURS[@]}")
+    # The stock stub's exception reporter halts the machine: nothing to compare.
+    [ "$s" = stub-exception ] && flavours=(rust)
+    for f in "${flavours[@]}"; do
         if line=$("$REPO/tools/qemu/run-scenario.sh" "$f" "$s"); then
             record PASS "${line#PASS }"
         else

@@ -51,9 +51,13 @@ extern "C" {
     /// The bzImage loader (arch/x86/kernel/kexec-bzimage64.c).
     #[cfg(CONFIG_KEXEC_FILE)]
     static kexec_bzImage64_ops: bindings::kexec_file_ops;
-    /// The early console's MMIO UART, if earlyprintk= named one (defined in
-    /// relocate_kernel.S, set by early_printk.c).
+    /// The early console's UART, by MMIO address or I/O port, if earlyprintk=
+    /// named one (defined in relocate_kernel.S, set by early_printk.c).
     static kexec_debug_8250_mmio32: c_ulong;
+    static kexec_debug_8250_port: u16;
+    /// Where the stub's exception reporter finds that UART, in the stub.
+    static kexec_rust_uart_mmio: u64;
+    static kexec_rust_uart_port: u16;
     /// Size of the purgatory object built into the kernel
     /// (arch/x86/purgatory/kexec-purgatory.S).
     #[cfg(CONFIG_KEXEC_FILE)]
@@ -256,6 +260,11 @@ pub(crate) extern "C" fn machine_kexec_prepare(image: *mut bindings::kimage) -> 
         let start = __relocate_kernel_start.as_ptr();
         let len = __relocate_kernel_end.as_ptr() as usize - start as usize;
         core::ptr::copy_nonoverlapping(start, control, len);
+        // The exception reporter's UART, into the copy (it cannot read the
+        // kernel's variables once the kernel's mappings are gone).
+        let in_copy = |sym: *const u8| control.add(sym as usize - start as usize);
+        in_copy((&raw const kexec_rust_uart_mmio).cast()).cast::<u64>().write_unaligned(kexec_debug_8250_mmio32 as u64);
+        in_copy((&raw const kexec_rust_uart_port).cast()).cast::<u16>().write_unaligned(kexec_debug_8250_port);
         bindings::set_memory_rox(control as c_ulong, 1);
     }
     0

@@ -32,7 +32,12 @@
  * points at a zero quadword (purgatory reads it as "no return address", the
  * mark of a normal, not preserve-context, kexec) inside the control page.
  *
- * An exception anywhere in here, with the IDT empty, resets the machine.
+ * Exceptions: until the identity map is in place the IDT is empty, so an
+ * exception resets the machine. From there on (in the copy, and in the new
+ * image until it loads its own IDT) vectors 0-15 go to a reporter in this
+ * page, which prints the vector, error code, RIP and CR2 on the early-console
+ * UART, if earlyprintk= named one (machine_kexec_prepare() stores its port or
+ * MMIO address in the copy), and then resets the machine.
  */
 
 #include <linux/linkage.h>
@@ -42,6 +47,9 @@
 #include <asm/processor-flags.h>
 #include <asm/segment.h>
 #include <asm/unwind_hints.h>
+
+/* Bytes per entry of the exception reporter's vector table. */
+#define KEXEC_RUST_VECTOR_SIZE 16
 
 	.section .text..relocate_kernel,"ax"
 	.code64
@@ -119,6 +127,42 @@ SYM_CODE_START_LOCAL_NOALIGN(kexec_rust_identity)
 	movl	%eax, %fs
 	movl	%eax, %gs
 
+	/*
+	 * The exception reporter's IDT, in this page: 16 interrupt gates,
+	 * vector N to kexec_rust_vectors + N * KEXEC_RUST_VECTOR_SIZE, by
+	 * physical address. Gate: offset 15:0, selector, type 0x8e (present,
+	 * DPL 0, 64-bit interrupt gate) in the low quadword with offset 31:16
+	 * on top, offset 63:32 in the high one.
+	 */
+	leaq	kexec_rust_idt(%rip), %r10
+	leaq	kexec_rust_vectors(%rip), %r11
+	movl	$16, %r13d
+.Lidt_gate:
+	movq	%r11, %rax
+	andl	$0xffff, %eax
+	orl	$(__KERNEL_CS << 16), %eax
+	movq	%r11, %rbx
+	shrq	$16, %rbx
+	andl	$0xffff, %ebx
+	shlq	$48, %rbx
+	orq	%rbx, %rax
+	movabsq	$(0x8e << 40), %rbx
+	orq	%rbx, %rax
+	movq	%rax, (%r10)
+	movq	%r11, %rax
+	shrq	$32, %rax
+	movq	%rax, 8(%r10)
+	addq	$16, %r10
+	addq	$KEXEC_RUST_VECTOR_SIZE, %r11
+	decl	%r13d
+	jnz	.Lidt_gate
+	leaq	kexec_rust_idt(%rip), %rax
+	subq	$16, %rsp
+	movw	$(16 * 16 - 1), (%rsp)
+	movq	%rax, 2(%rsp)
+	lidt	(%rsp)
+	addq	$16, %rsp
+
 	/* CET off first: it forbids clearing CR0.WP. */
 	movq	%cr4, %rax
 	andq	$~X86_CR4_CET, %rax
@@ -190,6 +234,149 @@ SYM_CODE_START_LOCAL_NOALIGN(kexec_rust_identity)
 SYM_CODE_END(kexec_rust_identity)
 
 /*
+ * The exception reporter. Each vector entry is KEXEC_RUST_VECTOR_SIZE bytes
+ * and pushes a zero error code where the CPU pushes none, then the vector.
+ */
+.macro kexec_rust_vector nr, has_error
+	.balign	KEXEC_RUST_VECTOR_SIZE
+	UNWIND_HINT_ENTRY
+	.if \has_error == 0
+	pushq	$0
+	.endif
+	pushq	$\nr
+	jmp	kexec_rust_exception
+.endm
+
+	.balign	KEXEC_RUST_VECTOR_SIZE
+SYM_CODE_START_LOCAL_NOALIGN(kexec_rust_vectors)
+	kexec_rust_vector 0, 0		/* #DE */
+	kexec_rust_vector 1, 0		/* #DB */
+	kexec_rust_vector 2, 0		/* NMI */
+	kexec_rust_vector 3, 0		/* #BP */
+	kexec_rust_vector 4, 0		/* #OF */
+	kexec_rust_vector 5, 0		/* #BR */
+	kexec_rust_vector 6, 0		/* #UD */
+	kexec_rust_vector 7, 0		/* #NM */
+	kexec_rust_vector 8, 1		/* #DF */
+	kexec_rust_vector 9, 0
+	kexec_rust_vector 10, 1		/* #TS */
+	kexec_rust_vector 11, 1		/* #NP */
+	kexec_rust_vector 12, 1		/* #SS */
+	kexec_rust_vector 13, 1		/* #GP */
+	kexec_rust_vector 14, 1		/* #PF */
+	kexec_rust_vector 15, 0
+SYM_CODE_END(kexec_rust_vectors)
+
+/*
+ * Stack on entry: vector, error code, then the CPU's frame (RIP, CS,
+ * RFLAGS, RSP, SS). Prints one line and resets: nothing here returns.
+ */
+SYM_CODE_START_LOCAL_NOALIGN(kexec_rust_exception)
+	UNWIND_HINT_END_OF_STACK
+	ANNOTATE_NOENDBR
+	VALIDATE_UNRET_END
+	leaq	kexec_rust_msg_exception(%rip), %rsi
+	call	kexec_rust_puts
+	movq	0(%rsp), %r14
+	call	kexec_rust_puthex
+	leaq	kexec_rust_msg_error(%rip), %rsi
+	call	kexec_rust_puts
+	movq	8(%rsp), %r14
+	call	kexec_rust_puthex
+	leaq	kexec_rust_msg_rip(%rip), %rsi
+	call	kexec_rust_puts
+	movq	16(%rsp), %r14
+	call	kexec_rust_puthex
+	leaq	kexec_rust_msg_cr2(%rip), %rsi
+	call	kexec_rust_puts
+	movq	%cr2, %r14
+	call	kexec_rust_puthex
+	leaq	kexec_rust_msg_end(%rip), %rsi
+	call	kexec_rust_puts
+
+	/* Reset: an empty IDT, then an exception that cannot be delivered. */
+	pushq	$0
+	pushq	$0
+	lidt	(%rsp)
+	int3
+	ud2
+SYM_CODE_END(kexec_rust_exception)
+
+/* Prints the NUL-terminated string at %rsi. Clobbers %rax, %rbx, %rdx, %rsi. */
+SYM_CODE_START_LOCAL_NOALIGN(kexec_rust_puts)
+	UNWIND_HINT_FUNC
+.Lputs_next:
+	movb	(%rsi), %bl
+	testb	%bl, %bl
+	jz	.Lputs_done
+	call	kexec_rust_putc
+	incq	%rsi
+	jmp	.Lputs_next
+.Lputs_done:
+	ANNOTATE_UNRET_SAFE
+	ret
+SYM_CODE_END(kexec_rust_puts)
+
+/* Prints %r14 as 16 hex digits. Clobbers %rax, %rbx, %rcx, %rdx, %r14. */
+SYM_CODE_START_LOCAL_NOALIGN(kexec_rust_puthex)
+	UNWIND_HINT_FUNC
+	movl	$16, %ecx
+.Lputhex_digit:
+	rolq	$4, %r14
+	movl	%r14d, %ebx
+	andl	$0xf, %ebx
+	addl	$'0', %ebx
+	cmpb	$'9', %bl
+	jbe	.Lputhex_put
+	addb	$('a' - '0' - 10), %bl
+.Lputhex_put:
+	call	kexec_rust_putc
+	decl	%ecx
+	jnz	.Lputhex_digit
+	ANNOTATE_UNRET_SAFE
+	ret
+SYM_CODE_END(kexec_rust_puthex)
+
+/*
+ * Prints the byte in %bl on the early-console 8250: by I/O port, else by
+ * 32-bit MMIO registers, else nowhere. Clobbers %rax, %rdx.
+ */
+SYM_CODE_START_LOCAL_NOALIGN(kexec_rust_putc)
+	UNWIND_HINT_FUNC
+	movzwl	kexec_rust_uart_port(%rip), %edx
+	testl	%edx, %edx
+	jz	.Lputc_mmio
+	addl	$5, %edx		/* line status register */
+.Lputc_port_wait:
+	inb	%dx, %al
+	testb	$0x20, %al		/* transmitter holding register empty */
+	jnz	.Lputc_port_ready
+	pause
+	jmp	.Lputc_port_wait
+.Lputc_port_ready:
+	subl	$5, %edx
+	movb	%bl, %al
+	outb	%al, %dx
+	ANNOTATE_UNRET_SAFE
+	ret
+.Lputc_mmio:
+	movq	kexec_rust_uart_mmio(%rip), %rdx
+	testq	%rdx, %rdx
+	jz	.Lputc_none
+.Lputc_mmio_wait:
+	movb	(5 * 4)(%rdx), %al	/* line status register */
+	testb	$0x20, %al
+	jnz	.Lputc_mmio_ready
+	pause
+	jmp	.Lputc_mmio_wait
+.Lputc_mmio_ready:
+	movb	%bl, (%rdx)
+.Lputc_none:
+	ANNOTATE_UNRET_SAFE
+	ret
+SYM_CODE_END(kexec_rust_putc)
+
+/*
  * void kexec_rust_walk(u64 head): the copy loop, shared with the host tests.
  */
 SYM_CODE_START_LOCAL_NOALIGN(kexec_rust_walk)
@@ -214,14 +401,30 @@ SYM_DATA_START_LOCAL(kexec_rust_gdt)
 	.quad	0x00cf93000000ffff	/* __KERNEL_DS: base 0, 4 GiB, data */
 SYM_DATA_END_LABEL(kexec_rust_gdt, SYM_L_LOCAL, kexec_rust_gdt_end)
 
+/* The reporter's IDT, written by the stub itself. */
+	.balign	16
+SYM_DATA_START_LOCAL(kexec_rust_idt)
+	.skip	16 * 16
+SYM_DATA_END(kexec_rust_idt)
+
+/* The early-console UART, stored in the copy by machine_kexec_prepare(). */
+SYM_DATA(kexec_rust_uart_mmio, .quad 0)
+SYM_DATA(kexec_rust_uart_port, .word 0)
+
+SYM_DATA_LOCAL(kexec_rust_msg_exception, .asciz "\r\nkexec_rust stub: exception ")
+SYM_DATA_LOCAL(kexec_rust_msg_error, .asciz " error ")
+SYM_DATA_LOCAL(kexec_rust_msg_rip, .asciz " rip ")
+SYM_DATA_LOCAL(kexec_rust_msg_cr2, .asciz " cr2 ")
+SYM_DATA_LOCAL(kexec_rust_msg_end, .asciz "; resetting\r\n")
+
 .if (__KERNEL32_CS != 0x08) || (__KERNEL_CS != 0x10) || (__KERNEL_DS != 0x18)
 	.error "kexec_rust_gdt does not match the kernel's segment selectors"
 .endif
 
 	/*
-	 * Written by early_printk.c when earlyprintk= names an 8250 UART, for
-	 * the stock stub's exception printer. This stub has none (see the
-	 * admin guide); the symbols stay so that early_printk.c links.
+	 * Written by early_printk.c when earlyprintk= names an 8250 UART;
+	 * machine_kexec_prepare() copies them into the stub's copy for the
+	 * exception reporter.
 	 */
 	.data
 SYM_DATA(kexec_debug_8250_mmio32, .quad 0)

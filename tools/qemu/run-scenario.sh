@@ -29,6 +29,9 @@ case $scenario in
     boot | errno | crash-shrink) final=1 ;;
     kexec | kexec-file | kexec-efi | kexec-l4 | unload | kexec-big | bench-copy) final=2 ;;
     kdump | kdump-file) final=capture ;;
+    # The machine resets from the relocate stub's exception reporter: no stage
+    # finishes. Rust only: the stock stub's reporter halts instead.
+    stub-exception) final=none ;;
     # Malformed crashkernel= values: the kernel boots without a reservation.
     crashkernel-bad1) final=1 crashkernel=${CRASHKERNEL:-64Mx} ;;
     crashkernel-bad2) final=1 crashkernel=${CRASHKERNEL:-1G-512M:64M} ;;
@@ -51,6 +54,11 @@ disk=()
 case $scenario in
     kdump | kdump-file | errno | crash-shrink | crashkernel-bad*) append="$append crashkernel=$crashkernel" ;;
 esac
+if [ "$scenario" = stub-exception ]; then
+    [ "$flavour" = rust ] || die "stub-exception runs on the rust kernel only (the stock stub halts after its report)"
+    # earlyprintk= names the UART the reporter prints on.
+    append="$append earlyprintk=ttyS0"
+fi
 # kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
 # every other scenario runs on 5-level paging).
 [ "$scenario" = kexec-l4 ] && append="$append no5lvl"
@@ -95,6 +103,14 @@ grep -a -m1 '^KR-FAIL' "$serial" >"$dir/fail" && verdict FAIL "guest: $(sed 's/\
 # A kernel that warned, oopsed or hit a BUG did not pass, whatever userspace saw.
 grep -a -m1 -E '\] (WARNING:|BUG:|Oops|general protection fault)' "$serial" >"$dir/warn" &&
     verdict FAIL "kernel: $(sed 's/\r$//' "$dir/warn")"
+if [ "$scenario" = stub-exception ]; then
+    report=$(grep -a -m1 'kexec_rust stub: exception' "$serial" | tr -d '\r' || true)
+    [ -n "$report" ] || verdict FAIL "no report from the relocate stub's exception reporter"
+    # #UD (6), no error code, at the image's entry point 0x10000000.
+    echo "$report" | grep -q 'exception 0000000000000006 error 0000000000000000 rip 0000000010000000 ' ||
+        verdict FAIL "unexpected report: $report"
+    verdict PASS "the stub reported the #UD and reset the machine: $report"
+fi
 grep -aq "^KR-DONE $scenario stage=$final" "$serial" ||
     verdict FAIL "stage '$final' never finished (no KR-DONE)"
 
@@ -136,6 +152,11 @@ case $scenario in crashkernel-bad*)
     verdict PASS "crashkernel=$crashkernel: booted without a reservation"
     ;;
 esac
+if [ "$scenario" = stub-exception ]; then
+    [ "$flavour" = rust ] || die "stub-exception runs on the rust kernel only (the stock stub halts after its report)"
+    # earlyprintk= names the UART the reporter prints on.
+    append="$append earlyprintk=ttyS0"
+fi
 # kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
 # every other scenario runs on 5-level paging).
 [ "$scenario" = kexec-l4 ] && append="$append no5lvl"

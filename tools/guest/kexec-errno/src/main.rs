@@ -150,7 +150,40 @@ fn as_nobody(f: impl FnOnce() -> (i64, i32)) -> (i64, i32) {
     (out[0] as i64, out[1])
 }
 
+/// `kexec-errno fault`: loads one page of `ud2` instructions as an image whose
+/// entry point is that page and reboots into it. The relocate stub copies the
+/// page and jumps there; the CPU raises #UD while the stub's IDT is still
+/// loaded, which exercises the stub's exception reporter. Does not return on
+/// success.
+fn fault() -> ! {
+    let page = buffer(PAGE, 0);
+    // SAFETY: `page` is our own writable page; 0x0f 0x0b is ud2.
+    unsafe {
+        for i in (0..PAGE as usize).step_by(2) {
+            *(page as *mut u8).add(i) = 0x0f;
+            *(page as *mut u8).add(i + 1) = 0x0b;
+        }
+    }
+    let m: u64 = 0x1000_0000;
+    let one = [seg(page, PAGE, m, PAGE)];
+    let (r, e) = kexec_load(m, 1, one.as_ptr(), 0);
+    if r < 0 {
+        println!("kexec-errno fault: kexec_load failed: {}", errno_name(e));
+        std::process::exit(1);
+    }
+    println!("kexec-errno fault: loaded a page of ud2 at {m:#x}, rebooting into it");
+    // SAFETY: a plain reboot(2) into the image just loaded.
+    unsafe { libc::sync() };
+    // SAFETY: as above.
+    let r = unsafe { libc::reboot(libc::LINUX_REBOOT_CMD_KEXEC) };
+    println!("kexec-errno fault: reboot returned {r}: {}", Error::last_os_error());
+    std::process::exit(1);
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("fault") {
+        fault();
+    }
     let crash = crash_window();
     let ram_pages = mem_total_pages();
     let page = buffer(PAGE, 0xcc);
