@@ -113,9 +113,10 @@ unsafe extern "C" fn map_acpi_range(res: *mut bindings::resource, arg: *mut c_vo
 }
 
 /// On an EFI boot, the EFI system table and the configuration tables it points
-/// at: the new kernel's decompressor looks for the ACPI RSDP through them while
-/// it still runs on our identity map, and they need not be in the kernel's RAM
-/// map.
+/// at: the new kernel's decompressor reads them while it still runs on our
+/// identity map when it has to find the ACPI RSDP itself (the boot parameters
+/// do not carry it) or looks for other EFI tables, and they need not be in the
+/// kernel's RAM map.
 #[cfg(CONFIG_EFI)]
 fn map_efi(info: &mut bindings::x86_mapping_info, pgd: *mut bindings::pgd_t) -> Result {
     // SAFETY: boot-time values, fixed after boot.
