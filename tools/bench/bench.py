@@ -114,6 +114,18 @@ class Run:
         raise SystemExit(f"{self.flavour} {self.scenario}: {why}\n(serial log: {self.log_path})\n{tail}")
 
 
+def copy_time(args, flavour):
+    """One boot of bench-copy: ms from "Starting new kernel" to "I'm in purgatory"."""
+    r = Run(args, flavour, "bench-copy", "1G")
+    if not r.ok("2"):
+        r.fail("the 64 MiB image did not arrive intact in the second kernel")
+    t0, _ = r.first(r"Starting new kernel")
+    t1, _ = r.first(r"I'm in purgatory")
+    if t0 is None or t1 is None:
+        r.fail("no 'Starting new kernel' or no 'I'm in purgatory' line")
+    return (t1 - t0) * 1e3
+
+
 def one_rep(args, flavour):
     """Every latency and throughput metric once for `flavour`."""
     m = {}
@@ -134,17 +146,7 @@ def one_rep(args, flavour):
     m["reboot"] = (t1 - t0) * 1e3
 
     # The copy is short and its boots noisy: the median of several per repetition.
-    copies = []
-    for _ in range(args.copies):
-        r = Run(args, flavour, "bench-copy", "1G")
-        if not r.ok("2"):
-            r.fail("the 64 MiB image did not arrive intact in the second kernel")
-        t0, _ = r.first(r"Starting new kernel")
-        t1, _ = r.first(r"I'm in purgatory")
-        if t0 is None or t1 is None:
-            r.fail("no 'Starting new kernel' or no 'I'm in purgatory' line")
-        copies.append((t1 - t0) * 1e3)
-    m["copy_64"] = statistics.median(copies)
+    m["copy_64"] = statistics.median(copy_time(args, flavour) for _ in range(args.copies))
 
     r = Run(args, flavour, "bench-kdump", "1G", f"crashkernel={args.crashkernel}")
     if not r.ok("capture"):
@@ -317,14 +319,7 @@ def copy_series(args):
     samples = {f: [] for f in FLAVOURS}
     for i in range(args.copy_only):
         for f in FLAVOURS:
-            r = Run(args, f, "bench-copy", "1G")
-            if not r.ok("2"):
-                r.fail("the 64 MiB image did not arrive intact in the second kernel")
-            t0, _ = r.first(r"Starting new kernel")
-            t1, _ = r.first(r"I'm in purgatory")
-            if t0 is None or t1 is None:
-                r.fail("no 'Starting new kernel' or no 'I'm in purgatory' line")
-            samples[f].append((t1 - t0) * 1e3)
+            samples[f].append(copy_time(args, f))
             log(f"  boot {i + 1}/{args.copy_only} {f}: {samples[f][-1]:.1f} ms")
     info = machine_info(args)
     lines = [f"relocate stub copy, kernel + 64 MiB initrd (75 MiB of segments), {args.copy_only} boots "
@@ -364,6 +359,8 @@ def main():
     args = ap.parse_args()
 
     if args.copy_only:
+        if args.copy_only < 2:
+            ap.error("--copy-only needs at least 2 boots per kernel")
         copy_series(args)
         return
 

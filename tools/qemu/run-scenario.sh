@@ -152,20 +152,6 @@ case $scenario in crashkernel-bad*)
     verdict PASS "crashkernel=$crashkernel: booted without a reservation"
     ;;
 esac
-if [ "$scenario" = stub-exception ]; then
-    [ "$flavour" = rust ] || die "stub-exception runs on the rust kernel only (the stock stub halts after its report)"
-    # earlyprintk= names the UART the reporter prints on.
-    append="$append earlyprintk=ttyS0"
-fi
-# kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
-# every other scenario runs on 5-level paging).
-[ "$scenario" = kexec-l4 ] && append="$append no5lvl"
-# kexec-efi boots through UEFI firmware (OVMF, Debian's ovmf package).
-firmware=()
-if [ "$scenario" = kexec-efi ]; then
-    [ -f "$OVMF" ] || die "no UEFI firmware at $OVMF: run scripts/setup.sh"
-    firmware=(-bios "$OVMF")
-fi
 if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ]; then
     "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
         { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }
