@@ -65,6 +65,7 @@ KR_VOID(cond_resched, (void), cond_resched())
 KR_HELPER(int, liveupdate_reboot, (void), liveupdate_reboot())
 KR_VOID(kmsg_dump_shutdown, (void), kmsg_dump(KMSG_DUMP_SHUTDOWN))
 KR_HELPER(unsigned long, virt_to_boot_phys, (void *addr), virt_to_boot_phys(addr))
+KR_HELPER(unsigned long long, virt_to_phys, (void *addr), __pa(addr))
 KR_HELPER(void *, vmap_pages, (struct page **pages, unsigned int count),
 	  vmap(pages, count, VM_MAP, PAGE_KERNEL))
 
@@ -108,7 +109,6 @@ KR_HELPER(unsigned long, kernel_text_start, (void), (unsigned long)_text)
 KR_HELPER(unsigned long, kernel_image_size, (void), (unsigned long)(_end - _text))
 KR_HELPER(unsigned long long, kernel_text_phys, (void), __pa_symbol(_text))
 KR_HELPER(unsigned long, direct_map_base, (void), (unsigned long)__va(0))
-KR_HELPER(unsigned long long, virt_to_phys, (void *addr), __pa(addr))
 KR_HELPER(void *, kvzalloc, (size_t size), kvzalloc(size, GFP_KERNEL))
 KR_HELPER(void *, vzalloc, (unsigned long size), vzalloc(size))
 KR_HELPER(void *, alloc_zeroed_exact, (size_t size), alloc_pages_exact(size, GFP_KERNEL | __GFP_ZERO))
@@ -137,16 +137,13 @@ KR_VOID(irq_disable, (void), local_irq_disable())
 KR_VOID(hw_breakpoint_disable, (void), hw_breakpoint_disable())
 KR_VOID(cet_disable, (void), cet_disable())
 KR_HELPER(bool, cache_incoherent, (void), this_cpu_read(cache_state_incoherent))
-KR_HELPER(unsigned long, cr4_keep, (void),
-	  X86_CR4_PAE | X86_CR4_LA57 |
-	  (cpu_feature_enabled(X86_FEATURE_TDX_GUEST) ? X86_CR4_MCE : 0))
+KR_HELPER(bool, tdx_guest, (void), cpu_feature_enabled(X86_FEATURE_TDX_GUEST))
 KR_HELPER(bool, cc_platform_has, (enum cc_attr attr), cc_platform_has(attr))
 KR_HELPER(unsigned long, ident_page_flag, (void), __PAGE_KERNEL_LARGE_EXEC)
 KR_HELPER(unsigned long, ident_table_flag, (void), _KERNPG_TABLE_NOENC)
 KR_HELPER(unsigned long, page_enc, (void), _PAGE_ENC)
 KR_HELPER(unsigned long, pgd_index, (unsigned long va), pgd_index(va))
 KR_HELPER(unsigned long, read_cr3_pa, (void), read_cr3_pa())
-KR_HELPER(unsigned long, pa, (void *addr), __pa(addr))
 #endif
 
 #if defined(CONFIG_KEXEC_RUST_RELOCATE) && defined(CONFIG_EFI)

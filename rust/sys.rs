@@ -29,6 +29,7 @@ extern "C" {
     pub(crate) fn kexec_rust_page_address(page: *mut bindings::page) -> *mut c_void;
     pub(crate) fn kexec_rust_boot_phys_to_virt(phys: c_ulong) -> *mut c_void;
     pub(crate) fn kexec_rust_virt_to_boot_phys(addr: *mut c_void) -> c_ulong;
+    pub(crate) fn kexec_rust_virt_to_phys(addr: *mut c_void) -> u64;
     pub(crate) fn kexec_rust_set_page_reserved(page: *mut bindings::page);
     pub(crate) fn kexec_rust_reserved_ram_at(phys: c_ulong) -> bool;
     pub(crate) fn kexec_rust_clear_page_reserved(page: *mut bindings::page);
@@ -85,7 +86,6 @@ extern "C" {
     pub(crate) fn kexec_rust_kernel_image_size() -> c_ulong;
     pub(crate) fn kexec_rust_kernel_text_phys() -> u64;
     pub(crate) fn kexec_rust_direct_map_base() -> c_ulong;
-    pub(crate) fn kexec_rust_virt_to_phys(addr: *mut c_void) -> u64;
     pub(crate) fn kexec_rust_kvzalloc(size: usize) -> *mut c_void;
     pub(crate) fn kexec_rust_vzalloc(size: c_ulong) -> *mut c_void;
     pub(crate) fn kexec_rust_alloc_zeroed_exact(size: usize) -> *mut c_void;
@@ -122,14 +122,13 @@ extern "C" {
     pub(crate) fn kexec_rust_hw_breakpoint_disable();
     pub(crate) fn kexec_rust_cet_disable();
     pub(crate) fn kexec_rust_cache_incoherent() -> bool;
-    pub(crate) fn kexec_rust_cr4_keep() -> c_ulong;
+    pub(crate) fn kexec_rust_tdx_guest() -> bool;
     pub(crate) fn kexec_rust_cc_platform_has(attr: bindings::cc_attr) -> bool;
     pub(crate) fn kexec_rust_ident_page_flag() -> c_ulong;
     pub(crate) fn kexec_rust_ident_table_flag() -> c_ulong;
     pub(crate) fn kexec_rust_page_enc() -> c_ulong;
     pub(crate) fn kexec_rust_pgd_index(va: c_ulong) -> c_ulong;
     pub(crate) fn kexec_rust_read_cr3_pa() -> c_ulong;
-    pub(crate) fn kexec_rust_pa(addr: *mut c_void) -> c_ulong;
 }
 
 // helpers.c: the EFI tables for the identity map.

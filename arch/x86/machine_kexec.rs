@@ -285,6 +285,17 @@ pub(crate) extern "C" fn machine_kexec_cleanup(image: *mut bindings::kimage) {
     }
 }
 
+/// The CR4 bits the stub may leave set for the new image: the paging mode
+/// (PAE, and LA57 if it is on: it cannot change with paging enabled), and on
+/// TDX guests MCE, which the TDX module does not let a guest clear.
+fn cr4_keep(tdx_guest: bool) -> u64 {
+    let mut keep = (1u64 << bindings::X86_CR4_PAE_BIT) | (1u64 << bindings::X86_CR4_LA57_BIT);
+    if tdx_guest {
+        keep |= 1u64 << bindings::X86_CR4_MCE_BIT;
+    }
+    keep
+}
+
 /// Jumps to `image` through the relocate stub. Does not return, except for a
 /// preserve-context image, which kexec_rust never loads past `kexec -e`
 /// (rust/reboot.rs refuses it) and which is refused here too.
@@ -298,9 +309,9 @@ pub(crate) extern "C" fn machine_kexec(image: *mut bindings::kimage) {
     }
     let control = control_page_va(img);
     // SAFETY: `control` is the control page's direct-map address.
-    let control_pa = unsafe { sys::kexec_rust_pa(control.cast()) } as u64;
+    let control_pa = unsafe { sys::kexec_rust_virt_to_phys(control.cast()) };
     // SAFETY: the table page is a control page, in the direct map.
-    let pgd_pa = unsafe { sys::kexec_rust_pa(img.arch.pgd.cast()) } as u64;
+    let pgd_pa = unsafe { sys::kexec_rust_virt_to_phys(img.arch.pgd.cast()) };
     // SAFETY: linker symbols; the stub entry lies inside the copied range.
     let stub = control as usize
         + (kexec_rust_relocate as usize - unsafe { __relocate_kernel_start.as_ptr() } as usize);
@@ -313,7 +324,7 @@ pub(crate) extern "C" fn machine_kexec(image: *mut bindings::kimage) {
         sys::kexec_rust_hw_breakpoint_disable();
         sys::kexec_rust_cet_disable();
         let flags = if sys::kexec_rust_cache_incoherent() { RELOC_CACHE_INCOHERENT } else { 0 };
-        (flags, sys::kexec_rust_cr4_keep() as u64)
+        (flags, cr4_keep(sys::kexec_rust_tdx_guest()))
     };
     // SAFETY: `stub` is the stub's copy in the control page, executable since
     // prepare; its arguments follow the contract at the top of

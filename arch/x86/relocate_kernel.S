@@ -267,6 +267,14 @@ SYM_CODE_START_LOCAL_NOALIGN(kexec_rust_vectors)
 	kexec_rust_vector 15, 0
 SYM_CODE_END(kexec_rust_vectors)
 
+/* Prints the string at \label, then \value as 16 hex digits. */
+.macro kexec_rust_report label, value
+	leaq	\label(%rip), %rsi
+	call	kexec_rust_puts
+	movq	\value, %r14
+	call	kexec_rust_puthex
+.endm
+
 /*
  * Stack on entry: vector, error code, then the CPU's frame (RIP, CS,
  * RFLAGS, RSP, SS). Prints one line and resets: nothing here returns.
@@ -275,22 +283,10 @@ SYM_CODE_START_LOCAL_NOALIGN(kexec_rust_exception)
 	UNWIND_HINT_END_OF_STACK
 	ANNOTATE_NOENDBR
 	VALIDATE_UNRET_END
-	leaq	kexec_rust_msg_exception(%rip), %rsi
-	call	kexec_rust_puts
-	movq	0(%rsp), %r14
-	call	kexec_rust_puthex
-	leaq	kexec_rust_msg_error(%rip), %rsi
-	call	kexec_rust_puts
-	movq	8(%rsp), %r14
-	call	kexec_rust_puthex
-	leaq	kexec_rust_msg_rip(%rip), %rsi
-	call	kexec_rust_puts
-	movq	16(%rsp), %r14
-	call	kexec_rust_puthex
-	leaq	kexec_rust_msg_cr2(%rip), %rsi
-	call	kexec_rust_puts
-	movq	%cr2, %r14
-	call	kexec_rust_puthex
+	kexec_rust_report kexec_rust_msg_exception, 0(%rsp)
+	kexec_rust_report kexec_rust_msg_error, 8(%rsp)
+	kexec_rust_report kexec_rust_msg_rip, 16(%rsp)
+	kexec_rust_report kexec_rust_msg_cr2, %cr2
 	leaq	kexec_rust_msg_end(%rip), %rsi
 	call	kexec_rust_puts
 
