@@ -6,15 +6,48 @@
 //! the relocate stub's code, the identity-map page tables, the VMCOREINFO copy of
 //! a crash image. They are read during the copy, so none may be a destination.
 //!
-//! A normal image takes them from the page allocator and puts back what lands on
-//! a destination (see [`crate::entry::Planner::alloc_control_page`]). A crash
-//! image cannot allocate: everything it uses must already sit in the crash kernel
-//! reservation, so its control pages are carved out of the holes that the
-//! segments leave there, walking upwards from a cursor ([`crash_hole`]).
+//! A normal image takes them from the page allocator and holds back every block
+//! that lands on a destination or above the control limit until one fits
+//! ([`alloc_normal`]: the kernel's allocator, and the one the host relocation
+//! tests run on their hostile allocators). A crash image cannot allocate:
+//! everything it uses must already sit in the crash kernel reservation, so its
+//! control pages are carved out of the holes that the segments leave there,
+//! walking upwards from a cursor ([`crash_hole`]).
 //!
 //! Pure logic, tested on the host.
 
-use crate::segment::Segment;
+use crate::segment::{Segment, PAGE_SIZE};
+
+/// Whether a block of control pages at `[start, start + size)` may be used: it
+/// ends below `limit` (`KEXEC_CONTROL_MEMORY_LIMIT`, exclusive, compared in
+/// pages as the C implementation does) and overlaps no destination.
+pub fn normal_block_fits(segs: &[Segment], start: u64, size: u64, limit: u64) -> bool {
+    let end_pfn = (start / PAGE_SIZE).saturating_add(size / PAGE_SIZE);
+    let last = start.saturating_add(size - 1);
+    end_pfn < limit / PAGE_SIZE && !overlaps_destination(segs, start, last)
+}
+
+/// Control pages for a normal image: blocks of `size` bytes from `alloc` until
+/// one fits ([`normal_block_fits`]). Every block that does not fit is passed to
+/// `hold`, which must keep it allocated until this returns, so that the
+/// allocator cannot hand it out again; the caller frees the held blocks after.
+/// Errors from `alloc` or `hold` end the search.
+pub fn alloc_normal<B, E>(
+    segs: &[Segment],
+    size: u64,
+    limit: u64,
+    mut alloc: impl FnMut() -> Result<B, E>,
+    start_of: impl Fn(&B) -> u64,
+    mut hold: impl FnMut(B) -> Result<(), E>,
+) -> Result<B, E> {
+    loop {
+        let block = alloc()?;
+        if normal_block_fits(segs, start_of(&block), size, limit) {
+            return Ok(block);
+        }
+        hold(block)?;
+    }
+}
 
 /// Whether any segment's destination overlaps `[start, end]` (both ends
 /// inclusive), computed as the C implementation does: a segment covers
@@ -125,6 +158,27 @@ mod tests {
         assert_eq!(crash_hole(&[], u64::MAX - 10, PAGE, u64::MAX, u64::MAX), None);
         let segs = [seg(u64::MAX - PAGE + 1, PAGE)];
         assert_eq!(crash_hole(&segs, u64::MAX - PAGE + 1, PAGE, u64::MAX, u64::MAX), None);
+    }
+
+    #[test]
+    fn normal_blocks_skip_destinations_and_the_limit() {
+        let segs = [seg(0x10_0000, 0x2000)];
+        // Free addresses, in the order a hostile allocator gives them.
+        let mut free = [0x10_1000u64, 0x10_0000, 0x20_0000, 0x8000].into_iter();
+        let mut held = std::vec::Vec::new();
+        let got = alloc_normal(&segs, PAGE, 0x10_0000, || free.next().ok_or(()), |b| *b, |b| {
+            held.push(b);
+            Ok(())
+        });
+        // Two destinations and one block above the limit are held back.
+        assert_eq!(got, Ok(0x8000));
+        assert_eq!(held, [0x10_1000, 0x10_0000, 0x20_0000]);
+        // The last page below the limit fits, the one ending at it does not.
+        assert!(normal_block_fits(&[], 0xf_e000, PAGE, 0x10_0000));
+        assert!(!normal_block_fits(&[], 0xf_f000, PAGE, 0x10_0000));
+        // Running out of memory ends the search.
+        let mut none = core::iter::empty::<u64>();
+        assert_eq!(alloc_normal(&segs, PAGE, u64::MAX, || none.next().ok_or(()), |b| *b, |_| Ok(())), Err(()));
     }
 
     #[test]

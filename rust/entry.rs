@@ -343,15 +343,21 @@ impl<'a, S: PageStore> Planner<'a, S> {
         self.list
     }
 
-    /// Allocates a control page: any page outside every destination range.
-    pub fn alloc_control_page(&mut self) -> Result<u64, OutOfMemory> {
-        loop {
-            let p = self.store.alloc().ok_or(OutOfMemory)?;
-            if !self.segments.is_destination(p, p + PAGE_SIZE) {
-                return Ok(p);
-            }
-            self.store.set_aside(p)?;
-        }
+    /// Allocates a control page below `limit` and outside every destination
+    /// range, with the kernel's allocator ([`crate::control::alloc_normal`]);
+    /// pages that do not fit are set aside until [`Planner::finish`].
+    pub fn alloc_control_page(&mut self, limit: u64) -> Result<u64, OutOfMemory> {
+        let store = &mut *self.store;
+        let segs = self.segments.as_slice();
+        let store = core::cell::RefCell::new(store);
+        crate::control::alloc_normal(
+            segs,
+            PAGE_SIZE,
+            limit,
+            || store.borrow_mut().alloc().ok_or(OutOfMemory),
+            |p| *p,
+            |p| store.borrow_mut().set_aside(p),
+        )
     }
 
     /// The slot of entry number `n` (chaining slots not counted).

@@ -19,33 +19,30 @@
 //!
 //! `segment`, `request`, `entry`, `control`, `crashkernel`, `elfcore`,
 //! `vmcoreinfo` and `purgatory` are pure logic, also built and tested on the
-//! host (tools/logic); the other modules are the kernel-facing layer.
+//! host (tools/logic). The kernel-facing layer is in folders, one per part:
+//! `kexec/` and `crash/` here, `machine_kexec` in arch/x86/ of the overlay.
+//! Each has an `ffi` module, the functions C calls, which turn C pointers into
+//! owned Rust types at once; the owned types (`kexec::page::Pages`,
+//! `kexec::image::Kimage`, `crash::reserve::CrashResource`) state their
+//! invariants and hold the `unsafe` that touches C's structures.
 
 use kernel::prelude::*;
 
+mod abi;
 pub mod control;
 #[cfg(CONFIG_KEXEC_RUST_CRASH)]
 mod crash;
 pub mod crashkernel;
 pub mod elfcore;
 pub mod entry;
-mod kimage;
-mod load;
+mod kexec;
 #[cfg(CONFIG_KEXEC_RUST_RELOCATE)]
 #[path = "../arch/x86/machine_kexec.rs"]
 mod machine_kexec;
 pub mod purgatory;
-mod reboot;
 pub mod request;
-#[cfg(CONFIG_KEXEC_RUST_CRASH)]
-mod reserve;
 pub mod segment;
-mod state;
-mod sys;
-mod sysfs;
 pub mod vmcoreinfo;
-#[cfg(CONFIG_KEXEC_RUST_CRASH)]
-mod vmcoreinfo_data;
 
 module! {
     type: KexecRust,
@@ -74,8 +71,8 @@ impl kernel::Module for KexecRust {
             if cfg!(CONFIG_KEXEC_RUST_RELOCATE) { "Rust+asm" } else { "C" },
             part(cfg!(CONFIG_KEXEC_RUST_CRASH)),
         );
-        state::register_sysctls();
-        sysfs::register()?;
+        kexec::state::register_sysctls();
+        kexec::sysfs::register()?;
         Ok(KexecRust)
     }
 }

@@ -221,7 +221,7 @@ fn run_case_loading(seed: u64, order: Order, pages: u64, control_first: bool, re
     // allocate it last so that the segments meet the hostile allocator head-on.
     let mut control = None;
     if control_first {
-        control = Some(planner.alloc_control_page().expect("control page"));
+        control = Some(planner.alloc_control_page(u64::MAX).expect("control page"));
     }
     let mut load_order: Vec<usize> = (0..segs.len()).collect();
     if reverse {
@@ -240,7 +240,7 @@ fn run_case_loading(seed: u64, order: Order, pages: u64, control_first: bool, re
             .unwrap_or_else(|_| panic!("seed {seed}: out of memory"));
     }
     if !control_first {
-        control = Some(planner.alloc_control_page().expect("control page"));
+        control = Some(planner.alloc_control_page(u64::MAX).expect("control page"));
     }
     let control = control.unwrap();
     assert!(!dests.contains(&control), "seed {seed}: control page {control:#x} is a destination");

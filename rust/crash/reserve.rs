@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The crash kernel's memory: `crashkernel=` at early boot, the reservation, and
+//! the "Crash kernel" resources (replaces kernel/crash_reserve.c).
+//!
+//! `setup_arch()` calls `parse_crashkernel` and then
+//! `reserve_crashkernel_generic` (ffi.rs: [`parse`], [`reserve_generic`]), as
+//! with the stock kernel. The reservation is [`crashk_res`] and
+//! [`crashk_low_res`], of type [`CrashResource`]; `/sys/kernel/kexec_crash_size`
+//! shrinks it ([`shrink`]). The parsing is
+//! [`crate::crashkernel`]'s; a malformed value is logged with the rule it broke and
+//! the kernel boots without a reservation. The reservation follows the stock
+//! policy on x86_64: below 4 GiB first, then above it with an extra low
+//! reservation for DMA; `,high` the other way round; `@offset` exactly there or
+//! not at all.
+
+use crate::crashkernel;
+use crate::kexec::state::KexecLock;
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// One of the crash kernel's resources (`struct resource`), which C also reads
+/// by name and which sits in the iomem tree.
+///
+/// # Invariants
+///
+/// `start` and `end` are written only at early boot (one CPU, nothing else
+/// running) and, when the reservation shrinks, under the kexec lock; the tree
+/// links are the resource tree's, changed under its lock by
+/// `insert_resource`/`release_resource`.
+#[repr(transparent)]
+pub(crate) struct CrashResource(Opaque<bindings::resource>);
+
+// SAFETY: see the type invariant: every write is serialised (boot, the kexec
+// lock, or the resource tree's lock).
+unsafe impl Sync for CrashResource {}
+
+impl CrashResource {
+    const fn new() -> Self {
+        CrashResource(Opaque::new(bindings::resource {
+            start: 0,
+            end: 0,
+            name: c"Crash kernel".as_ptr().cast(),
+            flags: (bindings::IORESOURCE_BUSY | bindings::IORESOURCE_SYSTEM_RAM) as _,
+            desc: bindings::IORES_DESC_CRASH_KERNEL as _,
+            parent: core::ptr::null_mut(),
+            sibling: core::ptr::null_mut(),
+            child: core::ptr::null_mut(),
+        }))
+    }
+
+    /// `[start, end]`, `end == 0` when empty.
+    fn bounds(&self) -> (u64, u64) {
+        let r = self.0.get();
+        // SAFETY: the bounds are plain integers, written only as the invariant says.
+        unsafe { (core::ptr::read_volatile(&raw const (*r).start), core::ptr::read_volatile(&raw const (*r).end)) }
+    }
+
+    fn set_bounds(&self, start: u64, end: u64, _lock: &KexecLock) {
+        // SAFETY: under the kexec lock (the guard proves it).
+        unsafe { self.set_bounds_at_boot(start, end) }
+    }
+
+    /// # Safety
+    ///
+    /// Early boot, or the kexec lock held.
+    unsafe fn set_bounds_at_boot(&self, start: u64, end: u64) {
+        let r = self.0.get();
+        // SAFETY: by the requirements no one else writes the bounds.
+        unsafe {
+            (*r).start = start;
+            (*r).end = end;
+        }
+    }
+
+    /// Bytes reserved.
+    pub(crate) fn size(&self, _lock: &KexecLock) -> u64 {
+        match self.bounds() {
+            (_, 0) => 0,
+            (start, end) => end - start + 1,
+        }
+    }
+
+    /// Puts the resource into /proc/iomem.
+    fn insert(&self) {
+        // SAFETY: the resource is static; the tree takes its own lock.
+        unsafe { bindings::insert_resource(&raw mut bindings::iomem_resource, self.0.get()) };
+    }
+
+    /// Takes the resource out of /proc/iomem and empties it.
+    fn release(&self, lock: &KexecLock) {
+        // SAFETY: the resource is in the tree (it has a size); the tree takes its lock.
+        unsafe { bindings::release_resource(self.0.get()) };
+        self.set_bounds(0, 0, lock);
+    }
+
+    /// Gives `[start + new_size, end]` back to the page allocator and to
+    /// /proc/iomem as System RAM.
+    fn shrink(&self, new_size: u64, lock: &KexecLock) -> Result {
+        let (start, end) = self.bounds();
+        let freed_start = start + new_size;
+        let freed = KBox::new(
+            bindings::resource {
+                start: freed_start,
+                end,
+                name: c"System RAM".as_ptr().cast(),
+                flags: (bindings::IORESOURCE_BUSY | bindings::IORESOURCE_SYSTEM_RAM) as _,
+                desc: 0,
+                parent: core::ptr::null_mut(),
+                sibling: core::ptr::null_mut(),
+                child: core::ptr::null_mut(),
+            },
+            GFP_KERNEL,
+        )?;
+        if new_size == 0 {
+            self.release(lock);
+        } else {
+            self.set_bounds(start, freed_start - 1, lock);
+        }
+        // SAFETY: the range was reserved at boot and is no longer part of the
+        // reservation; the new resource belongs to the iomem tree from here on,
+        // as in C.
+        unsafe {
+            bindings::kexec_rust_crash_free_reserved_phys_range(freed_start as c_ulong, end as c_ulong);
+            bindings::insert_resource(&raw mut bindings::iomem_resource, KBox::into_raw(freed));
+        }
+        Ok(())
+    }
+}
+
+/// The crash kernel's reservation (`struct resource crashk_res`), empty while
+/// `end` is 0.
+#[no_mangle]
+pub(crate) static crashk_res: CrashResource = CrashResource::new();
+
+/// The low part that goes with a reservation above 4 GiB (`crashk_low_res`).
+#[no_mangle]
+pub(crate) static crashk_low_res: CrashResource = CrashResource::new();
+
+/// CMA ranges for the crash kernel (`struct range crashk_cma_ranges[]`): none, as
+/// this build has no CMA (Kconfig).
+#[no_mangle]
+pub(crate) static crashk_cma_ranges: [bindings::range; 0] = [];
+
+const _: () = assert!(core::mem::size_of::<CrashResource>() == core::mem::size_of::<bindings::resource>());
+
+/// The reservation's size in bytes, both parts.
+pub(crate) fn size(lock: &KexecLock) -> u64 {
+    crashk_res.size(lock) + crashk_low_res.size(lock)
+}
+
+/// Shrinks the reservation to `new_size` bytes, rounded up to the arch's
+/// alignment; `EINVAL` if it would grow. The caller has checked that no crash
+/// image is loaded.
+pub(crate) fn shrink(new_size: u64, lock: &KexecLock) -> Result {
+    // SAFETY: an arch constant.
+    let align = unsafe { bindings::kexec_rust_crash_mem_align() } as u64;
+    let low_size = crashk_low_res.size(lock);
+    let old_size = size(lock);
+    // A size near 2^64 cannot be rounded up: it is larger than any reservation.
+    let Some(new_size) = new_size.checked_next_multiple_of(align.max(1)) else {
+        return Err(EINVAL);
+    };
+    if new_size >= old_size {
+        return if new_size == old_size { Ok(()) } else { Err(EINVAL) };
+    }
+    let ret = if low_size > new_size {
+        // The high part goes entirely, the low one keeps `new_size`.
+        crashk_res.shrink(0, lock).and_then(|()| crashk_low_res.shrink(new_size, lock))
+    } else {
+        crashk_res.shrink(new_size - low_size, lock)
+    };
+    if crashk_res.bounds().1 == 0 && crashk_low_res.bounds().1 != 0 {
+        // Only the low part is left: it becomes the reservation.
+        let (start, end) = crashk_low_res.bounds();
+        crashk_low_res.release(lock);
+        crashk_res.set_bounds(start, end, lock);
+        crashk_res.insert();
+    }
+    ret
+}
+
+/// Parses `crashkernel=` in `line` for `setup_arch()`: the reservation to
+/// make, or the (positive) errno, after logging the broken rule if a value
+/// was malformed. `high_ok`: the arch takes `,high` requests.
+pub(crate) fn parse(line: &[u8], system_ram: u64, high_ok: bool) -> core::result::Result<crashkernel::Request, i32> {
+    // SAFETY: an arch constant.
+    let default_low = unsafe { bindings::kexec_rust_crash_low_size_default() };
+    let req = match crashkernel::parse(line, system_ram, default_low) {
+        Ok(req) => req,
+        Err(crashkernel::Error::Absent) => return Err(crashkernel::EINVAL),
+        Err(e) => {
+            pr_warn!("{}; no memory is reserved for a crash kernel\n", format_args!("{e}"));
+            return Err(e.errno());
+        }
+    };
+    if req.high && !high_ok {
+        pr_warn!("crashkernel=...,high is not supported here; no memory is reserved\n");
+        return Err(crashkernel::EINVAL);
+    }
+    Ok(req)
+}
+
+/// Allocates `size` bytes of memblock memory within `[start, end)`; 0 if none.
+// Like every function here that calls memblock, it is early-boot code (`__init`).
+#[link_section = ".init.text"]
+fn memblock_alloc(size: u64, start: u64, end: u64) -> u64 {
+    // SAFETY: early boot, memblock is the allocator; the arguments are plain values.
+    unsafe { bindings::memblock_phys_alloc_range(size, bindings::kexec_rust_crash_align(), start, end) }
+}
+
+#[link_section = ".init.text"]
+fn reserve_low(size: u64) -> Result {
+    // SAFETY: an arch constant.
+    let low_max = unsafe { bindings::kexec_rust_crash_addr_low_max() };
+    let base = memblock_alloc(size, 0, low_max);
+    if base == 0 {
+        pr_err!("cannot allocate crashkernel low memory (size:0x{size:x}).\n");
+        return Err(ENOMEM);
+    }
+    pr_info!(
+        "crashkernel low memory reserved: 0x{:08x} - 0x{:08x} ({} MB)\n",
+        base,
+        base + size,
+        size >> 20
+    );
+    // SAFETY: early boot, single-threaded: nothing else touches the resource yet.
+    unsafe { crashk_low_res.set_bounds_at_boot(base, base + size - 1) };
+    crashk_low_res.insert();
+    Ok(())
+}
+
+/// Reserves the crash kernel's memory at early boot
+/// (`reserve_crashkernel_generic`).
+#[link_section = ".init.text"]
+pub(crate) fn reserve_generic(
+    size: u64,
+    base: u64,
+    low_size: u64,
+    high: bool,
+) {
+    // SAFETY: arch constants.
+    let (low_max, high_max) = unsafe {
+        (
+            bindings::kexec_rust_crash_addr_low_max(),
+            bindings::kexec_rust_crash_addr_high_max(),
+        )
+    };
+    let fixed = base != 0;
+    let mut low_size = low_size;
+    let (mut start, mut end) = if fixed {
+        (base, base.saturating_add(size))
+    } else if high {
+        (low_max, high_max)
+    } else {
+        (0, low_max)
+    };
+    let got = loop {
+        let got = memblock_alloc(size, start, end);
+        if got != 0 {
+            break got;
+        }
+        if fixed {
+            pr_warn!("crashkernel reservation failed - memory is in use.\n");
+            return;
+        }
+        if !high && end == low_max {
+            // Nothing below 4 GiB: go high, with a low part for DMA.
+            (start, end) = (low_max, high_max);
+            // SAFETY: an arch constant.
+            low_size = unsafe { bindings::kexec_rust_crash_low_size_default() };
+            continue;
+        }
+        if high && end == high_max && low_max != high_max {
+            // Nothing above 4 GiB: try below.
+            (start, end) = (0, low_max);
+            continue;
+        }
+        pr_warn!("cannot allocate crashkernel (size:0x{size:x})\n");
+        return;
+    };
+    if got >= low_max && low_size != 0 && reserve_low(low_size).is_err() {
+        // SAFETY: frees the block allocated above.
+        unsafe { bindings::memblock_phys_free(got, size) };
+        return;
+    }
+    pr_info!(
+        "crashkernel reserved: 0x{:016x} - 0x{:016x} ({} MB)\n",
+        got,
+        got + size,
+        size >> 20
+    );
+    // SAFETY: tells kmemleak not to scan the reserved blocks.
+    unsafe {
+        bindings::kexec_rust_kmemleak_ignore_phys(got);
+        let (low_start, low_end) = crashk_low_res.bounds();
+        if low_end != 0 {
+            bindings::kexec_rust_kmemleak_ignore_phys(low_start);
+        }
+    }
+    // SAFETY: early boot, single-threaded.
+    unsafe { crashk_res.set_bounds_at_boot(got, got + size - 1) };
+    crashk_res.insert();
+}
+
+/// `crashkernel=SIZE,cma` (`reserve_crashkernel_cma`): this build has no CMA.
+pub(crate) fn reserve_cma(cma_size: u64) {
+    if cma_size != 0 {
+        pr_warn!("crashkernel CMA reservation not supported\n");
+    }
+}
