@@ -73,7 +73,13 @@ fn align_up(v: u64, align: u64) -> Option<u64> {
 /// When a block overlaps a segment, the search goes on from the first aligned
 /// address at or above that segment's last byte, as the C implementation does.
 /// Unlike it, an overflow ends the search instead of wrapping around.
-pub fn crash_hole(segs: &[Segment], cursor: u64, size: u64, window_end: u64, limit: u64) -> Option<u64> {
+pub fn crash_hole(
+    segs: &[Segment],
+    cursor: u64,
+    size: u64,
+    window_end: u64,
+    limit: u64,
+) -> Option<u64> {
     debug_assert!(size.is_power_of_two());
     let mut start = align_up(cursor, size)?;
     loop {
@@ -92,7 +98,11 @@ pub fn crash_hole(segs: &[Segment], cursor: u64, size: u64, window_end: u64, lim
                 let next = align_up(last, size)?;
                 // An empty segment below the block "covers" it through the
                 // wrap-around; stepping must still make progress.
-                start = if next > start { next } else { start.checked_add(size)? };
+                start = if next > start {
+                    next
+                } else {
+                    start.checked_add(size)?
+                };
             }
         }
     }
@@ -107,35 +117,61 @@ mod tests {
     const WIN_END: u64 = 0x35ff_ffff;
 
     fn seg(mem: u64, memsz: u64) -> Segment {
-        Segment { buf: 0, bufsz: 0, mem, memsz }
+        Segment {
+            buf: 0,
+            bufsz: 0,
+            mem,
+            memsz,
+        }
     }
 
     #[test]
     fn empty_window_gives_the_cursor() {
-        assert_eq!(crash_hole(&[], WIN_START, PAGE, WIN_END, u64::MAX), Some(WIN_START));
+        assert_eq!(
+            crash_hole(&[], WIN_START, PAGE, WIN_END, u64::MAX),
+            Some(WIN_START)
+        );
     }
 
     #[test]
     fn segments_are_stepped_over() {
         // The kernel at the start of the window, the initrd right after it.
-        let segs = [seg(WIN_START, 0x100_0000), seg(WIN_START + 0x100_0000, 0x40_0000)];
-        assert_eq!(crash_hole(&segs, WIN_START, PAGE, WIN_END, u64::MAX), Some(WIN_START + 0x140_0000));
+        let segs = [
+            seg(WIN_START, 0x100_0000),
+            seg(WIN_START + 0x100_0000, 0x40_0000),
+        ];
+        assert_eq!(
+            crash_hole(&segs, WIN_START, PAGE, WIN_END, u64::MAX),
+            Some(WIN_START + 0x140_0000)
+        );
     }
 
     #[test]
     fn holes_between_segments_are_used() {
         let segs = [seg(WIN_START, 2 * PAGE), seg(WIN_START + 3 * PAGE, PAGE)];
-        assert_eq!(crash_hole(&segs, WIN_START, PAGE, WIN_END, u64::MAX), Some(WIN_START + 2 * PAGE));
+        assert_eq!(
+            crash_hole(&segs, WIN_START, PAGE, WIN_END, u64::MAX),
+            Some(WIN_START + 2 * PAGE)
+        );
         // The next page after the hole is the second segment, then free again.
-        assert_eq!(crash_hole(&segs, WIN_START + 3 * PAGE, PAGE, WIN_END, u64::MAX), Some(WIN_START + 4 * PAGE));
+        assert_eq!(
+            crash_hole(&segs, WIN_START + 3 * PAGE, PAGE, WIN_END, u64::MAX),
+            Some(WIN_START + 4 * PAGE)
+        );
     }
 
     #[test]
     fn larger_orders_are_aligned() {
         let segs = [seg(WIN_START, PAGE)];
         // Four pages, aligned to 16 KiB: the first block overlaps, the next is free.
-        assert_eq!(crash_hole(&segs, WIN_START, 4 * PAGE, WIN_END, u64::MAX), Some(WIN_START + 4 * PAGE));
-        assert_eq!(crash_hole(&[], WIN_START + PAGE, 4 * PAGE, WIN_END, u64::MAX), Some(WIN_START + 4 * PAGE));
+        assert_eq!(
+            crash_hole(&segs, WIN_START, 4 * PAGE, WIN_END, u64::MAX),
+            Some(WIN_START + 4 * PAGE)
+        );
+        assert_eq!(
+            crash_hole(&[], WIN_START + PAGE, 4 * PAGE, WIN_END, u64::MAX),
+            Some(WIN_START + 4 * PAGE)
+        );
     }
 
     #[test]
@@ -144,20 +180,35 @@ mod tests {
         assert_eq!(crash_hole(&segs, WIN_START, PAGE, WIN_END, u64::MAX), None);
         // The last page of the window is still usable.
         let segs = [seg(WIN_START, WIN_END + 1 - WIN_START - PAGE)];
-        assert_eq!(crash_hole(&segs, WIN_START, PAGE, WIN_END, u64::MAX), Some(WIN_END + 1 - PAGE));
+        assert_eq!(
+            crash_hole(&segs, WIN_START, PAGE, WIN_END, u64::MAX),
+            Some(WIN_END + 1 - PAGE)
+        );
     }
 
     #[test]
     fn the_control_limit_is_respected() {
-        assert_eq!(crash_hole(&[], WIN_START, PAGE, WIN_END, WIN_START + PAGE - 2), None);
-        assert_eq!(crash_hole(&[], WIN_START, PAGE, WIN_END, WIN_START + PAGE - 1), Some(WIN_START));
+        assert_eq!(
+            crash_hole(&[], WIN_START, PAGE, WIN_END, WIN_START + PAGE - 2),
+            None
+        );
+        assert_eq!(
+            crash_hole(&[], WIN_START, PAGE, WIN_END, WIN_START + PAGE - 1),
+            Some(WIN_START)
+        );
     }
 
     #[test]
     fn overflow_ends_the_search() {
-        assert_eq!(crash_hole(&[], u64::MAX - 10, PAGE, u64::MAX, u64::MAX), None);
+        assert_eq!(
+            crash_hole(&[], u64::MAX - 10, PAGE, u64::MAX, u64::MAX),
+            None
+        );
         let segs = [seg(u64::MAX - PAGE + 1, PAGE)];
-        assert_eq!(crash_hole(&segs, u64::MAX - PAGE + 1, PAGE, u64::MAX, u64::MAX), None);
+        assert_eq!(
+            crash_hole(&segs, u64::MAX - PAGE + 1, PAGE, u64::MAX, u64::MAX),
+            None
+        );
     }
 
     #[test]
@@ -166,10 +217,17 @@ mod tests {
         // Free addresses, in the order a hostile allocator gives them.
         let mut free = [0x10_1000u64, 0x10_0000, 0x20_0000, 0x8000].into_iter();
         let mut held = std::vec::Vec::new();
-        let got = alloc_normal(&segs, PAGE, 0x10_0000, || free.next().ok_or(()), |b| *b, |b| {
-            held.push(b);
-            Ok(())
-        });
+        let got = alloc_normal(
+            &segs,
+            PAGE,
+            0x10_0000,
+            || free.next().ok_or(()),
+            |b| *b,
+            |b| {
+                held.push(b);
+                Ok(())
+            },
+        );
         // Two destinations and one block above the limit are held back.
         assert_eq!(got, Ok(0x8000));
         assert_eq!(held, [0x10_1000, 0x10_0000, 0x20_0000]);
@@ -178,7 +236,17 @@ mod tests {
         assert!(!normal_block_fits(&[], 0xf_f000, PAGE, 0x10_0000));
         // Running out of memory ends the search.
         let mut none = core::iter::empty::<u64>();
-        assert_eq!(alloc_normal(&segs, PAGE, u64::MAX, || none.next().ok_or(()), |b| *b, |_| Ok(())), Err(()));
+        assert_eq!(
+            alloc_normal(
+                &segs,
+                PAGE,
+                u64::MAX,
+                || none.next().ok_or(()),
+                |b| *b,
+                |_| Ok(())
+            ),
+            Err(())
+        );
     }
 
     #[test]

@@ -103,7 +103,10 @@ impl Default for EntryList {
 impl EntryList {
     /// An empty list.
     pub const fn new() -> Self {
-        EntryList { head: 0, cur: Slot::Head }
+        EntryList {
+            head: 0,
+            cur: Slot::Head,
+        }
     }
 
     /// The first entry, as the relocate stub takes it (`kimage->head`).
@@ -139,7 +142,10 @@ impl EntryList {
                 if let Some(p) = current_page.replace(next) {
                     s.free(p);
                 }
-                slot = Slot::Page { page: next, index: 0 };
+                slot = Slot::Page {
+                    page: next,
+                    index: 0,
+                };
                 continue;
             }
             if e & IND_SOURCE != 0 {
@@ -147,9 +153,10 @@ impl EntryList {
             }
             slot = match slot {
                 Slot::Head => break,
-                Slot::Page { page, index } if index + 1 < ENTRIES_PER_PAGE => {
-                    Slot::Page { page, index: index + 1 }
-                }
+                Slot::Page { page, index } if index + 1 < ENTRIES_PER_PAGE => Slot::Page {
+                    page,
+                    index: index + 1,
+                },
                 // A full page whose last slot is not a chain: a corrupt list.
                 Slot::Page { .. } => break,
             };
@@ -184,11 +191,17 @@ impl EntryList {
                 return;
             }
             slot = if e & IND_INDIRECTION != 0 {
-                Slot::Page { page: e & PAGE_MASK, index: 0 }
+                Slot::Page {
+                    page: e & PAGE_MASK,
+                    index: 0,
+                }
             } else {
                 match slot {
                     Slot::Head => return,
-                    Slot::Page { page, index } => Slot::Page { page, index: index + 1 },
+                    Slot::Page { page, index } => Slot::Page {
+                        page,
+                        index: index + 1,
+                    },
                 }
             };
         }
@@ -214,7 +227,10 @@ impl EntryList {
         match slot {
             // Head is the chaining slot of the (empty) page before the first one.
             Slot::Head => Slot::Head,
-            Slot::Page { page, index } => Slot::Page { page, index: index + 1 },
+            Slot::Page { page, index } => Slot::Page {
+                page,
+                index: index + 1,
+            },
         }
     }
 
@@ -317,7 +333,12 @@ impl<'a, S: PageStore> Planner<'a, S> {
             }
             true
         });
-        Planner { store, segments, list, index }
+        Planner {
+            store,
+            segments,
+            list,
+            index,
+        }
     }
 
     /// Gives the list back unterminated, to be resumed later.
@@ -367,14 +388,21 @@ impl<'a, S: PageStore> Planner<'a, S> {
         for _ in 0..n / per_page {
             page = self.store.read_entry(page, ENTRIES_PER_PAGE - 1) & PAGE_MASK;
         }
-        Slot::Page { page, index: (n % per_page) as usize }
+        Slot::Page {
+            page,
+            index: (n % per_page) as usize,
+        }
     }
 
     /// The slot holding the source entry whose destination is `page`, if any.
     fn source_for(&self, page: u64) -> Option<Slot> {
         let found = self.source_for_indexed(page);
         // Host tests run with debug assertions: the index must agree with a walk.
-        debug_assert_eq!(found, self.source_for_by_walk(page), "index and walk disagree for {page:#x}");
+        debug_assert_eq!(
+            found,
+            self.source_for_by_walk(page),
+            "index and walk disagree for {page:#x}"
+        );
         found
     }
 

@@ -19,7 +19,7 @@ pub(crate) mod ffi;
 pub(crate) mod image;
 mod load;
 pub(crate) mod page;
-pub(crate) mod reservation;
 mod reboot;
+pub(crate) mod reservation;
 pub(crate) mod state;
 pub(crate) mod sysfs;

@@ -68,7 +68,11 @@ impl kernel::Module for KexecRust {
         pr_info!(
             "Rust kexec/kdump overlay active (kexec_load: Rust, kimage: Rust, kexec reboot: Rust, \
              machine_kexec and relocate stub: {}, kexec_file: C, crash: {}, vmcore: C)\n",
-            if cfg!(CONFIG_KEXEC_RUST_RELOCATE) { "Rust+asm" } else { "C" },
+            if cfg!(CONFIG_KEXEC_RUST_RELOCATE) {
+                "Rust+asm"
+            } else {
+                "C"
+            },
             part(cfg!(CONFIG_KEXEC_RUST_CRASH)),
         );
         kexec::state::register_sysctls();

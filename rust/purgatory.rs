@@ -111,17 +111,26 @@ impl core::fmt::Display for Error {
                 write!(f, "value {value:#x} does not fit a type {kind} field")
             }
             Error::OutsideSection { offset, width } => {
-                write!(f, "the {width}-byte field at offset {offset:#x} is outside the section")
+                write!(
+                    f,
+                    "the {width}-byte field at offset {offset:#x} is outside the section"
+                )
             }
         }
     }
 }
 
 fn store(section: &mut [u8], offset: u64, bytes: &[u8]) -> Result<(), Error> {
-    let outside = Error::OutsideSection { offset, width: bytes.len() };
+    let outside = Error::OutsideSection {
+        offset,
+        width: bytes.len(),
+    };
     let start = usize::try_from(offset).map_err(|_| outside)?;
     let end = start.checked_add(bytes.len()).ok_or(outside)?;
-    section.get_mut(start..end).ok_or(outside)?.copy_from_slice(bytes);
+    section
+        .get_mut(start..end)
+        .ok_or(outside)?
+        .copy_from_slice(bytes);
     Ok(())
 }
 
@@ -143,7 +152,10 @@ pub fn apply(
         i => section_addr_of(i).ok_or(Error::BadSection(i))?,
     };
     // S + A, in the wrapping arithmetic of an address.
-    let value = sym.value.wrapping_add(base).wrapping_add(rela.addend as u64);
+    let value = sym
+        .value
+        .wrapping_add(base)
+        .wrapping_add(rela.addend as u64);
     let kind = rela.kind();
     match kind {
         R_X86_64_NONE => Ok(()),
@@ -171,7 +183,11 @@ mod tests {
     use super::*;
 
     fn rela(offset: u64, kind: u32, addend: i64) -> Rela {
-        Rela { offset, info: (7u64 << 32) | kind as u64, addend }
+        Rela {
+            offset,
+            info: (7u64 << 32) | kind as u64,
+            addend,
+        }
     }
 
     fn sections(i: u16) -> Option<u64> {
@@ -181,17 +197,40 @@ mod tests {
     #[test]
     fn absolute_and_relative_values() {
         let mut s = [0u8; 32];
-        let sym = Symbol { shndx: 2, value: 0x40 };
+        let sym = Symbol {
+            shndx: 2,
+            value: 0x40,
+        };
         apply(&mut s, 0x10_0000, &rela(0, R_X86_64_64, 8), sym, sections).unwrap();
         assert_eq!(u64::from_le_bytes(s[0..8].try_into().unwrap()), 0x20_0048);
         apply(&mut s, 0x10_0000, &rela(8, R_X86_64_32, 0), sym, sections).unwrap();
         assert_eq!(u32::from_le_bytes(s[8..12].try_into().unwrap()), 0x20_0040);
-        apply(&mut s, 0x10_0000, &rela(12, R_X86_64_PC32, -4), sym, sections).unwrap();
+        apply(
+            &mut s,
+            0x10_0000,
+            &rela(12, R_X86_64_PC32, -4),
+            sym,
+            sections,
+        )
+        .unwrap();
         // S + A - P = 0x200040 - 4 - 0x10000c
         assert_eq!(i32::from_le_bytes(s[12..16].try_into().unwrap()), 0x10_0030);
-        apply(&mut s, 0x30_0000, &rela(16, R_X86_64_PLT32, -4), sym, sections).unwrap();
-        assert_eq!(i32::from_le_bytes(s[16..20].try_into().unwrap()), -0x10_0000 + 0x40 - 4 - 16);
-        let abs = Symbol { shndx: SHN_ABS, value: (-8i64) as u64 };
+        apply(
+            &mut s,
+            0x30_0000,
+            &rela(16, R_X86_64_PLT32, -4),
+            sym,
+            sections,
+        )
+        .unwrap();
+        assert_eq!(
+            i32::from_le_bytes(s[16..20].try_into().unwrap()),
+            -0x10_0000 + 0x40 - 4 - 16
+        );
+        let abs = Symbol {
+            shndx: SHN_ABS,
+            value: (-8i64) as u64,
+        };
         apply(&mut s, 0, &rela(20, R_X86_64_32S, 0), abs, sections).unwrap();
         assert_eq!(i32::from_le_bytes(s[20..24].try_into().unwrap()), -8);
     }
@@ -200,13 +239,52 @@ mod tests {
     fn refusals_write_nothing() {
         let sym = Symbol { shndx: 1, value: 0 };
         let cases: [(Rela, Symbol, Error); 7] = [
-            (rela(0, R_X86_64_64, 0), Symbol { shndx: SHN_UNDEF, value: 0 }, Error::Undefined),
-            (rela(0, R_X86_64_64, 0), Symbol { shndx: SHN_COMMON, value: 0 }, Error::Common),
-            (rela(0, R_X86_64_64, 0), Symbol { shndx: 9, value: 0 }, Error::BadSection(9)),
+            (
+                rela(0, R_X86_64_64, 0),
+                Symbol {
+                    shndx: SHN_UNDEF,
+                    value: 0,
+                },
+                Error::Undefined,
+            ),
+            (
+                rela(0, R_X86_64_64, 0),
+                Symbol {
+                    shndx: SHN_COMMON,
+                    value: 0,
+                },
+                Error::Common,
+            ),
+            (
+                rela(0, R_X86_64_64, 0),
+                Symbol { shndx: 9, value: 0 },
+                Error::BadSection(9),
+            ),
             (rela(0, 42, 0), sym, Error::UnknownType(42)),
-            (rela(0, R_X86_64_32, 1 << 32), sym, Error::Overflow { kind: R_X86_64_32, value: 0x1_0010_0000 }),
-            (rela(0, R_X86_64_32S, 0x8000_0000 - 0x10_0000), sym, Error::Overflow { kind: R_X86_64_32S, value: 0x8000_0000 }),
-            (rela(13, R_X86_64_64, 0), sym, Error::OutsideSection { offset: 13, width: 8 }),
+            (
+                rela(0, R_X86_64_32, 1 << 32),
+                sym,
+                Error::Overflow {
+                    kind: R_X86_64_32,
+                    value: 0x1_0010_0000,
+                },
+            ),
+            (
+                rela(0, R_X86_64_32S, 0x8000_0000 - 0x10_0000),
+                sym,
+                Error::Overflow {
+                    kind: R_X86_64_32S,
+                    value: 0x8000_0000,
+                },
+            ),
+            (
+                rela(13, R_X86_64_64, 0),
+                sym,
+                Error::OutsideSection {
+                    offset: 13,
+                    width: 8,
+                },
+            ),
         ];
         for (r, s, want) in cases {
             let mut buf = [0xaau8; 20];
@@ -214,12 +292,28 @@ mod tests {
             assert_eq!(buf, [0xaa; 20], "{want:?} wrote to the section");
         }
         // A PC-relative distance beyond 2 GiB would be truncated into a wrong jump.
-        let far = Symbol { shndx: SHN_ABS, value: 0x1_0000_0000 };
+        let far = Symbol {
+            shndx: SHN_ABS,
+            value: 0x1_0000_0000,
+        };
         let mut buf = [0u8; 4];
-        assert!(matches!(apply(&mut buf, 0, &rela(0, R_X86_64_PC32, 0), far, sections), Err(Error::Overflow { .. })));
+        assert!(matches!(
+            apply(&mut buf, 0, &rela(0, R_X86_64_PC32, 0), far, sections),
+            Err(Error::Overflow { .. })
+        ));
         // Offsets that overflow usize arithmetic are outside, not a panic.
-        assert!(matches!(apply(&mut buf, 0, &rela(u64::MAX, R_X86_64_32, 0), sym, sections), Err(Error::OutsideSection { .. })));
+        assert!(matches!(
+            apply(&mut buf, 0, &rela(u64::MAX, R_X86_64_32, 0), sym, sections),
+            Err(Error::OutsideSection { .. })
+        ));
         // NONE writes nothing, wherever it points.
-        apply(&mut buf, 0, &rela(u64::MAX, R_X86_64_NONE, 0), sym, sections).unwrap();
+        apply(
+            &mut buf,
+            0,
+            &rela(u64::MAX, R_X86_64_NONE, 0),
+            sym,
+            sections,
+        )
+        .unwrap();
     }
 }

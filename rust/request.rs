@@ -36,7 +36,11 @@ pub const fn accepted_flags(preserve_context: bool) -> u64 {
     KEXEC_ON_CRASH
         | KEXEC_UPDATE_ELFCOREHDR
         | KEXEC_CRASH_HOTPLUG_SUPPORT
-        | if preserve_context { KEXEC_PRESERVE_CONTEXT } else { 0 }
+        | if preserve_context {
+            KEXEC_PRESERVE_CONTEXT
+        } else {
+            0
+        }
 }
 
 /// Why the arguments were refused.
@@ -119,7 +123,11 @@ pub fn check_flags_and_count(count: u64, flags: u64, accepted: u64) -> Result<()
 /// the C implementation, any named one passes: only "default" is refused.
 pub fn check_arch(flags: u64, native: u64, compat: bool) -> Result<(), RequestError> {
     let arch = flags & KEXEC_ARCH_MASK;
-    let ok = if compat { arch != KEXEC_ARCH_DEFAULT } else { arch == native || arch == KEXEC_ARCH_DEFAULT };
+    let ok = if compat {
+        arch != KEXEC_ARCH_DEFAULT
+    } else {
+        arch == native || arch == KEXEC_ARCH_DEFAULT
+    };
     if ok {
         Ok(())
     } else {
@@ -147,7 +155,11 @@ fn le(bytes: &[u8], at: usize, width: usize) -> u64 {
 /// Decodes `out.len()` segment records from `bytes` (native or compat layout).
 /// `bytes` must hold exactly that many records.
 pub fn decode_segments(bytes: &[u8], out: &mut [Segment], compat: bool) {
-    let (size, width) = if compat { (COMPAT_SEGMENT_BYTES, 4) } else { (SEGMENT_BYTES, 8) };
+    let (size, width) = if compat {
+        (COMPAT_SEGMENT_BYTES, 4)
+    } else {
+        (SEGMENT_BYTES, 8)
+    };
     for (i, s) in out.iter_mut().enumerate() {
         let at = i * size;
         *s = Segment {
@@ -166,8 +178,18 @@ mod tests {
     #[test]
     fn known_flags_and_arch_bits_pass() {
         let acc = accepted_flags(false);
-        assert_eq!(check_flags_and_count(1, KEXEC_ON_CRASH | KEXEC_ARCH_X86_64, acc), Ok(()));
-        assert_eq!(check_flags_and_count(16, KEXEC_UPDATE_ELFCOREHDR | KEXEC_CRASH_HOTPLUG_SUPPORT, acc), Ok(()));
+        assert_eq!(
+            check_flags_and_count(1, KEXEC_ON_CRASH | KEXEC_ARCH_X86_64, acc),
+            Ok(())
+        );
+        assert_eq!(
+            check_flags_and_count(
+                16,
+                KEXEC_UPDATE_ELFCOREHDR | KEXEC_CRASH_HOTPLUG_SUPPORT,
+                acc
+            ),
+            Ok(())
+        );
         assert_eq!(check_flags_and_count(0, 0, acc), Ok(()));
     }
 
@@ -203,7 +225,10 @@ mod tests {
     fn arch_rules_native_and_compat() {
         assert!(check_arch(0, KEXEC_ARCH_X86_64, false).is_ok());
         assert!(check_arch(KEXEC_ARCH_X86_64, KEXEC_ARCH_X86_64, false).is_ok());
-        assert_eq!(check_arch(3 << 16, KEXEC_ARCH_X86_64, false), Err(RequestError::ForeignArch { arch: 3 << 16 }));
+        assert_eq!(
+            check_arch(3 << 16, KEXEC_ARCH_X86_64, false),
+            Err(RequestError::ForeignArch { arch: 3 << 16 })
+        );
         assert!(check_arch(0, KEXEC_ARCH_X86_64, true).is_err());
         assert!(check_arch(KEXEC_ARCH_X86_64, KEXEC_ARCH_X86_64, true).is_ok());
         // C's compat entry point refuses only "default", not a foreign arch.
@@ -224,13 +249,32 @@ mod tests {
     #[test]
     fn segments_decode_native_and_compat() {
         let mut raw = [0u8; 64];
-        for (i, v) in [0x7f00_1000u64, 0x2345, 0x10_0000, 0x3000, 1, 2, 3, 4].iter().enumerate() {
+        for (i, v) in [0x7f00_1000u64, 0x2345, 0x10_0000, 0x3000, 1, 2, 3, 4]
+            .iter()
+            .enumerate()
+        {
             raw[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
         }
         let mut out = [Segment::default(); 2];
         decode_segments(&raw, &mut out, false);
-        assert_eq!(out[0], Segment { buf: 0x7f00_1000, bufsz: 0x2345, mem: 0x10_0000, memsz: 0x3000 });
-        assert_eq!(out[1], Segment { buf: 1, bufsz: 2, mem: 3, memsz: 4 });
+        assert_eq!(
+            out[0],
+            Segment {
+                buf: 0x7f00_1000,
+                bufsz: 0x2345,
+                mem: 0x10_0000,
+                memsz: 0x3000
+            }
+        );
+        assert_eq!(
+            out[1],
+            Segment {
+                buf: 1,
+                bufsz: 2,
+                mem: 3,
+                memsz: 4
+            }
+        );
 
         let mut raw = [0u8; 16];
         for (i, v) in [0x8000_1000u32, 0x10, 0x20_0000, 0x1000].iter().enumerate() {
@@ -238,18 +282,34 @@ mod tests {
         }
         let mut out = [Segment::default(); 1];
         decode_segments(&raw, &mut out, true);
-        assert_eq!(out[0], Segment { buf: 0x8000_1000, bufsz: 0x10, mem: 0x20_0000, memsz: 0x1000 });
+        assert_eq!(
+            out[0],
+            Segment {
+                buf: 0x8000_1000,
+                bufsz: 0x10,
+                mem: 0x20_0000,
+                memsz: 0x1000
+            }
+        );
     }
 
     #[test]
     fn messages_name_the_rule() {
         let mut s = std::string::String::new();
-        core::fmt::write(&mut s, format_args!("{}", RequestError::TooManySegments { count: 17 })).unwrap();
+        core::fmt::write(
+            &mut s,
+            format_args!("{}", RequestError::TooManySegments { count: 17 }),
+        )
+        .unwrap();
         assert_eq!(s, "17 segments, at most 16 allowed");
-        let e = check_flags_and_count(1, KEXEC_PRESERVE_CONTEXT, accepted_flags(false)).unwrap_err();
+        let e =
+            check_flags_and_count(1, KEXEC_PRESERVE_CONTEXT, accepted_flags(false)).unwrap_err();
         let mut s = std::string::String::new();
         core::fmt::write(&mut s, format_args!("{e}")).unwrap();
-        assert_eq!(s, "KEXEC_PRESERVE_CONTEXT needs a kernel built with CONFIG_KEXEC_JUMP");
+        assert_eq!(
+            s,
+            "KEXEC_PRESERVE_CONTEXT needs a kernel built with CONFIG_KEXEC_JUMP"
+        );
         assert_eq!(e.errno(), EINVAL);
     }
 }

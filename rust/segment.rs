@@ -59,7 +59,11 @@ impl Limits {
     /// No machine limits: only the rules that the placement of pages relies on
     /// (alignment, no wrap, no overlap, `bufsz <= memsz`) can fail.
     pub const fn structural() -> Self {
-        Limits { destination_limit: u64::MAX, total_ram_pages: u64::MAX, crash_window: None }
+        Limits {
+            destination_limit: u64::MAX,
+            total_ram_pages: u64::MAX,
+            crash_window: None,
+        }
     }
 }
 
@@ -118,9 +122,10 @@ impl Violation {
     /// The (positive) errno the C implementation returns for this rule.
     pub fn errno(&self) -> i32 {
         match self.rule {
-            Rule::Wraps | Rule::Unaligned | Rule::AboveLimit { .. } | Rule::OutsideCrashWindow { .. } => {
-                EADDRNOTAVAIL
-            }
+            Rule::Wraps
+            | Rule::Unaligned
+            | Rule::AboveLimit { .. }
+            | Rule::OutsideCrashWindow { .. } => EADDRNOTAVAIL,
             Rule::Overlaps { .. }
             | Rule::BufferLargerThanMemory
             | Rule::SegmentTooLarge { .. }
@@ -136,15 +141,24 @@ impl fmt::Display for Violation {
             Rule::Wraps => write!(f, "segment {i}: mem + memsz wraps around the address space"),
             Rule::Unaligned => write!(f, "segment {i}: mem and mem + memsz must be page aligned"),
             Rule::AboveLimit { limit } => {
-                write!(f, "segment {i}: ends at or above the destination limit {limit:#x}")
+                write!(
+                    f,
+                    "segment {i}: ends at or above the destination limit {limit:#x}"
+                )
             }
             Rule::Overlaps { other } => write!(f, "segment {i}: overlaps segment {other}"),
             Rule::BufferLargerThanMemory => write!(f, "segment {i}: bufsz is larger than memsz"),
             Rule::SegmentTooLarge { pages, allowed } => {
-                write!(f, "segment {i}: needs {pages} pages, more than half of RAM ({allowed})")
+                write!(
+                    f,
+                    "segment {i}: needs {pages} pages, more than half of RAM ({allowed})"
+                )
             }
             Rule::ImageTooLarge { pages, allowed } => {
-                write!(f, "segments need {pages} pages in all, more than half of RAM ({allowed})")
+                write!(
+                    f,
+                    "segments need {pages} pages in all, more than half of RAM ({allowed})"
+                )
             }
             Rule::OutsideCrashWindow { start, end } => write!(
                 f,
@@ -193,7 +207,12 @@ pub fn validate<'a>(segs: &'a [Segment], limits: &Limits) -> Result<Segments<'a>
             return fail(i, Rule::Unaligned);
         }
         if end >= limits.destination_limit {
-            return fail(i, Rule::AboveLimit { limit: limits.destination_limit });
+            return fail(
+                i,
+                Rule::AboveLimit {
+                    limit: limits.destination_limit,
+                },
+            );
         }
     }
 
@@ -217,12 +236,24 @@ pub fn validate<'a>(segs: &'a [Segment], limits: &Limits) -> Result<Segments<'a>
     let mut total: u64 = 0;
     for (i, s) in segs.iter().enumerate() {
         if s.pages() > allowed {
-            return fail(i, Rule::SegmentTooLarge { pages: s.pages(), allowed });
+            return fail(
+                i,
+                Rule::SegmentTooLarge {
+                    pages: s.pages(),
+                    allowed,
+                },
+            );
         }
         total = total.saturating_add(s.pages());
     }
     if total > allowed {
-        return fail(segs.len().saturating_sub(1), Rule::ImageTooLarge { pages: total, allowed });
+        return fail(
+            segs.len().saturating_sub(1),
+            Rule::ImageTooLarge {
+                pages: total,
+                allowed,
+            },
+        );
     }
 
     if let Some((start, end)) = limits.crash_window {
@@ -246,11 +277,20 @@ mod tests {
     const MIB: u64 = 1 << 20;
 
     fn limits() -> Limits {
-        Limits { destination_limit: 1 << 46, total_ram_pages: 262144, crash_window: None }
+        Limits {
+            destination_limit: 1 << 46,
+            total_ram_pages: 262144,
+            crash_window: None,
+        }
     }
 
     fn seg(mem: u64, memsz: u64, bufsz: u64) -> Segment {
-        Segment { buf: 0x1000, bufsz, mem, memsz }
+        Segment {
+            buf: 0x1000,
+            bufsz,
+            mem,
+            memsz,
+        }
     }
 
     fn broken(segs: &[Segment], l: &Limits) -> (usize, Rule, i32) {
@@ -260,7 +300,11 @@ mod tests {
 
     #[test]
     fn a_typical_bzimage_layout_passes() {
-        let segs = [seg(0x100000, 4 * MIB, 3 * MIB + 5), seg(0x7f00_0000, 8 * MIB, 8 * MIB), seg(0x9000, 0x1000, 0x400)];
+        let segs = [
+            seg(0x100000, 4 * MIB, 3 * MIB + 5),
+            seg(0x7f00_0000, 8 * MIB, 8 * MIB),
+            seg(0x9000, 0x1000, 0x400),
+        ];
         let v = validate(&segs, &limits()).unwrap();
         assert!(v.is_destination(0x100000, 0x101000));
         assert!(v.is_destination(0x4ff000, 0x500000));
@@ -280,40 +324,67 @@ mod tests {
 
     #[test]
     fn wrap_is_eaddrnotavail() {
-        assert_eq!(broken(&[seg(0xffff_ffff_ffff_f000, 0x2000, 0)], &limits()), (0, Rule::Wraps, EADDRNOTAVAIL));
+        assert_eq!(
+            broken(&[seg(0xffff_ffff_ffff_f000, 0x2000, 0)], &limits()),
+            (0, Rule::Wraps, EADDRNOTAVAIL)
+        );
     }
 
     #[test]
     fn unaligned_start_or_end_is_eaddrnotavail() {
-        assert_eq!(broken(&[seg(0x100800, 0x1000, 0)], &limits()).1, Rule::Unaligned);
-        assert_eq!(broken(&[seg(0x100000, 0x1800, 0)], &limits()), (0, Rule::Unaligned, EADDRNOTAVAIL));
+        assert_eq!(
+            broken(&[seg(0x100800, 0x1000, 0)], &limits()).1,
+            Rule::Unaligned
+        );
+        assert_eq!(
+            broken(&[seg(0x100000, 0x1800, 0)], &limits()),
+            (0, Rule::Unaligned, EADDRNOTAVAIL)
+        );
     }
 
     #[test]
     fn ending_at_the_limit_is_eaddrnotavail() {
         let l = limits();
         let lim = l.destination_limit;
-        assert_eq!(broken(&[seg(lim - 0x1000, 0x1000, 0)], &l), (0, Rule::AboveLimit { limit: lim }, EADDRNOTAVAIL));
+        assert_eq!(
+            broken(&[seg(lim - 0x1000, 0x1000, 0)], &l),
+            (0, Rule::AboveLimit { limit: lim }, EADDRNOTAVAIL)
+        );
         assert!(validate(&[seg(lim - 0x2000, 0x1000, 0)], &l).is_ok());
     }
 
     #[test]
     fn overlap_by_one_page_is_einval() {
         let segs = [seg(0x100000, 0x3000, 0), seg(0x102000, 0x1000, 0)];
-        assert_eq!(broken(&segs, &limits()), (1, Rule::Overlaps { other: 0 }, EINVAL));
+        assert_eq!(
+            broken(&segs, &limits()),
+            (1, Rule::Overlaps { other: 0 }, EINVAL)
+        );
         let touching = [seg(0x100000, 0x3000, 0), seg(0x103000, 0x1000, 0)];
         assert!(validate(&touching, &limits()).is_ok());
     }
 
     #[test]
     fn buffer_larger_than_memory_is_einval() {
-        assert_eq!(broken(&[seg(0x100000, 0x1000, 0x1001)], &limits()), (0, Rule::BufferLargerThanMemory, EINVAL));
+        assert_eq!(
+            broken(&[seg(0x100000, 0x1000, 0x1001)], &limits()),
+            (0, Rule::BufferLargerThanMemory, EINVAL)
+        );
     }
 
     #[test]
     fn one_segment_over_half_of_ram_is_einval() {
-        let l = Limits { total_ram_pages: 100, ..limits() };
-        assert_eq!(broken(&[seg(0, 51 * PAGE_SIZE, 0)], &l).1, Rule::SegmentTooLarge { pages: 51, allowed: 50 });
+        let l = Limits {
+            total_ram_pages: 100,
+            ..limits()
+        };
+        assert_eq!(
+            broken(&[seg(0, 51 * PAGE_SIZE, 0)], &l).1,
+            Rule::SegmentTooLarge {
+                pages: 51,
+                allowed: 50
+            }
+        );
         assert!(validate(&[seg(0, 50 * PAGE_SIZE, 0)], &l).is_ok());
     }
 
@@ -322,24 +393,52 @@ mod tests {
         let l = Limits::structural();
         assert!(validate(&[seg(0xffff_0000_0000, 1 << 40, 0)], &l).is_ok());
         assert_eq!(broken(&[seg(0x1800, 0x1000, 0)], &l).1, Rule::Unaligned);
-        assert_eq!(broken(&[seg(0x1000, 0x1000, 0), seg(0x1000, 0x1000, 0)], &l).1, Rule::Overlaps { other: 0 });
-        assert_eq!(broken(&[seg(0x1000, 0x1000, 0x1001)], &l).1, Rule::BufferLargerThanMemory);
+        assert_eq!(
+            broken(&[seg(0x1000, 0x1000, 0), seg(0x1000, 0x1000, 0)], &l).1,
+            Rule::Overlaps { other: 0 }
+        );
+        assert_eq!(
+            broken(&[seg(0x1000, 0x1000, 0x1001)], &l).1,
+            Rule::BufferLargerThanMemory
+        );
     }
 
     #[test]
     fn all_segments_over_half_of_ram_is_einval() {
-        let l = Limits { total_ram_pages: 100, ..limits() };
+        let l = Limits {
+            total_ram_pages: 100,
+            ..limits()
+        };
         let segs = [seg(0, 30 * PAGE_SIZE, 0), seg(0x100000, 21 * PAGE_SIZE, 0)];
-        assert_eq!(broken(&segs, &l), (1, Rule::ImageTooLarge { pages: 51, allowed: 50 }, EINVAL));
+        assert_eq!(
+            broken(&segs, &l),
+            (
+                1,
+                Rule::ImageTooLarge {
+                    pages: 51,
+                    allowed: 50
+                },
+                EINVAL
+            )
+        );
     }
 
     #[test]
     fn crash_segment_outside_window_is_eaddrnotavail() {
-        let l = Limits { crash_window: Some((0x3000_0000, 0x35ff_ffff)), ..limits() };
+        let l = Limits {
+            crash_window: Some((0x3000_0000, 0x35ff_ffff)),
+            ..limits()
+        };
         assert!(validate(&[seg(0x3000_0000, 0x600_0000, 0)], &l).is_ok());
         assert_eq!(broken(&[seg(0x2fff_f000, 0x2000, 0)], &l).2, EADDRNOTAVAIL);
         let v = validate(&[seg(0x35ff_f000, 0x2000, 0)], &l).unwrap_err();
-        assert_eq!(v.rule, Rule::OutsideCrashWindow { start: 0x3000_0000, end: 0x35ff_ffff });
+        assert_eq!(
+            v.rule,
+            Rule::OutsideCrashWindow {
+                start: 0x3000_0000,
+                end: 0x35ff_ffff
+            }
+        );
         // An empty segment at the window's start passes, as in C.
         assert!(validate(&[seg(0x3000_0000, 0, 0)], &l).is_ok());
     }
@@ -348,7 +447,10 @@ mod tests {
     fn errors_come_in_c_order() {
         // Segment 1 is unaligned and segment 0 is too big: the address pass runs first.
         let segs = [seg(0x100000, 0x1000, 0x2000), seg(0x200800, 0x1000, 0)];
-        assert_eq!(broken(&segs, &limits()), (1, Rule::Unaligned, EADDRNOTAVAIL));
+        assert_eq!(
+            broken(&segs, &limits()),
+            (1, Rule::Unaligned, EADDRNOTAVAIL)
+        );
         // Overlap is found before bufsz > memsz.
         let segs = [seg(0x100000, 0x1000, 0x2000), seg(0x100000, 0x1000, 0)];
         assert_eq!(broken(&segs, &limits()).1, Rule::Overlaps { other: 0 });
@@ -356,7 +458,11 @@ mod tests {
 
     #[test]
     fn messages_name_the_segment_and_rule() {
-        let v = validate(&[seg(0x100000, 0x1000, 0), seg(0x100000, 0x1000, 0)], &limits()).unwrap_err();
+        let v = validate(
+            &[seg(0x100000, 0x1000, 0), seg(0x100000, 0x1000, 0)],
+            &limits(),
+        )
+        .unwrap_err();
         let mut s = std::string::String::new();
         core::fmt::write(&mut s, format_args!("{v}")).unwrap();
         assert_eq!(s, "segment 1: overlaps segment 0");

@@ -35,6 +35,14 @@ else
     record FAIL "host cargo test (log: $cargo_log)"
 fi
 
+log "rustfmt: the crate (kernel-facing and pure modules) against the tree's .rustfmt.toml"
+if out=$(rustfmt --edition 2021 --config-path "$SRC_DIR/.rustfmt.toml" --check "$REPO/rust/kexec_rust.rs" 2>&1); then
+    record PASS "rustfmt: rust/ and arch/ formatted as the kernel tree's .rustfmt.toml asks"
+else
+    echo "$out" | head -n 40
+    record FAIL "rustfmt: rust/ or arch/ not formatted (run rustfmt --config-path <tree>/.rustfmt.toml rust/kexec_rust.rs)"
+fi
+
 log "crashkernel=: the Rust parser against the stock one built from the kernel source"
 if line=$("$REPO/tools/crashkernel/compare.sh" 2>&1 | tail -n 20); then
     record PASS "$(echo "$line" | tail -n 1)"

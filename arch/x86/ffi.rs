@@ -57,7 +57,11 @@ matches_c!(machine_kexec: unsafe extern "C" fn(*mut bindings::kimage));
 ///
 /// `vaddr` is the direct-map address of `pages` pages that the caller owns.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn arch_kexec_post_alloc_pages(vaddr: *mut c_void, pages: c_uint, _gfp: bindings::gfp_t) -> c_int {
+pub(crate) unsafe extern "C" fn arch_kexec_post_alloc_pages(
+    vaddr: *mut c_void,
+    pages: c_uint,
+    _gfp: bindings::gfp_t,
+) -> c_int {
     if !host_encrypts() {
         return 0;
     }
@@ -127,7 +131,11 @@ pub(super) unsafe extern "C" fn alloc_table_page(context: *mut c_void) -> *mut c
 
 /// Calls `f(start, end)` (half-open) for every iomem resource with `desc` and
 /// `flags`, stopping at the first error. No such resource is not an error.
-pub(super) fn walk_iomem(desc: c_ulong, flags: c_ulong, mut f: impl FnMut(u64, u64) -> Result) -> Result {
+pub(super) fn walk_iomem(
+    desc: c_ulong,
+    flags: c_ulong,
+    mut f: impl FnMut(u64, u64) -> Result,
+) -> Result {
     type Walker<'a> = &'a mut dyn FnMut(u64, u64) -> Result;
 
     /// # Safety
@@ -145,7 +153,14 @@ pub(super) fn walk_iomem(desc: c_ulong, flags: c_ulong, mut f: impl FnMut(u64, u
     let mut walker: Walker<'_> = &mut f;
     // SAFETY: `walker` outlives the walk; `each` matches the walker's callback type.
     let ret = unsafe {
-        bindings::walk_iomem_res_desc(desc, flags, 0, u64::MAX, (&raw mut walker).cast(), Some(each))
+        bindings::walk_iomem_res_desc(
+            desc,
+            flags,
+            0,
+            u64::MAX,
+            (&raw mut walker).cast(),
+            Some(each),
+        )
     };
     // EINVAL: no such resource, which is fine.
     if ret != 0 && ret != EINVAL.to_errno() {
@@ -166,7 +181,8 @@ unsafe impl Sync for Loaders {}
 /// `kexec_file_loaders[]`, read by kernel/kexec_file.c.
 #[cfg(CONFIG_KEXEC_FILE)]
 #[no_mangle]
-pub(crate) static kexec_file_loaders: Loaders = Loaders([&raw const bindings::kexec_bzImage64_ops, core::ptr::null()]);
+pub(crate) static kexec_file_loaders: Loaders =
+    Loaders([&raw const bindings::kexec_bzImage64_ops, core::ptr::null()]);
 
 /// Frees the elfcorehdr of a crash image, then what kexec_file.c allocated
 /// (`arch_kimage_file_post_load_cleanup`).
@@ -176,7 +192,9 @@ pub(crate) static kexec_file_loaders: Loaders = Loaders([&raw const bindings::ke
 /// `image` is kexec_file.c's image, used alone, under the kexec lock.
 #[cfg(CONFIG_KEXEC_FILE)]
 #[no_mangle]
-pub(crate) unsafe extern "C" fn arch_kimage_file_post_load_cleanup(image: *mut bindings::kimage) -> c_int {
+pub(crate) unsafe extern "C" fn arch_kimage_file_post_load_cleanup(
+    image: *mut bindings::kimage,
+) -> c_int {
     // SAFETY: by the caller's contract.
     let image = unsafe { Kimage::from_raw(image) };
     let c = image.c_mut();
@@ -210,9 +228,15 @@ pub(crate) unsafe extern "C" fn arch_kexec_apply_relocations_add(
     // bytes and has `e_shnum` working section headers.
     let (p, section, relsec, symtabsec) = unsafe {
         let pi = &*pi;
-        let object = core::slice::from_raw_parts(pi.ehdr.cast::<u8>(), bindings::kexec_purgatory_size);
+        let object =
+            core::slice::from_raw_parts(pi.ehdr.cast::<u8>(), bindings::kexec_purgatory_size);
         let sechdrs = core::slice::from_raw_parts(pi.sechdrs, (*pi.ehdr).e_shnum as usize);
-        (Purgatory { object, sechdrs }, &*section, &*relsec, &*symtabsec)
+        (
+            Purgatory { object, sechdrs },
+            &*section,
+            &*relsec,
+            &*symtabsec,
+        )
     };
     if section.sh_type == bindings::SHT_NOBITS {
         pr_err!("kexec: purgatory relocations aimed at a section without data\n");
@@ -223,7 +247,9 @@ pub(crate) unsafe extern "C" fn arch_kexec_apply_relocations_add(
     let bytes = unsafe {
         let pi = &*pi;
         core::slice::from_raw_parts_mut(
-            pi.purgatory_buf.cast::<u8>().add(section.sh_offset as usize),
+            pi.purgatory_buf
+                .cast::<u8>()
+                .add(section.sh_offset as usize),
             section.sh_size as usize,
         )
     };

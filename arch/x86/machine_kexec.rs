@@ -30,11 +30,11 @@
 //!
 //! The functions C calls are in `ffi.rs`, next to this file.
 
-#[cfg(CONFIG_KEXEC_FILE)]
-use crate::purgatory;
 use crate::kexec::image::Kimage;
 use crate::kexec::page;
 use crate::kexec::state::{kexec_crash_image, KexecLock};
+#[cfg(CONFIG_KEXEC_FILE)]
+use crate::purgatory;
 use kernel::bindings;
 use kernel::prelude::*;
 
@@ -117,7 +117,14 @@ impl IdentMap<'_> {
         // SAFETY: `pgd` is the image's table page; `info` allocates further
         // tables from the image's control pages (its context is the image,
         // borrowed mutably for the map's lifetime).
-        let ret = unsafe { bindings::kernel_ident_mapping_init(&mut self.info, self.pgd, start as c_ulong, end as c_ulong) };
+        let ret = unsafe {
+            bindings::kernel_ident_mapping_init(
+                &mut self.info,
+                self.pgd,
+                start as c_ulong,
+                end as c_ulong,
+            )
+        };
         if ret != 0 {
             pr_err!("kexec: cannot identity-map {what} {start:#x}-{end:#x} ({ret})\n");
             return Err(Error::from_errno(ret));
@@ -142,7 +149,8 @@ fn map_efi(map: &mut IdentMap<'_>) -> Result {
     let size = unsafe { bindings::kexec_rust_efi_systab_size() } as u64;
     map.map(systab, systab + size, "EFI system table")?;
     // SAFETY: the system table is firmware memory that stays in place.
-    let kaddr = unsafe { bindings::memremap(systab, size as usize, bindings::MEMREMAP_WB as c_ulong) };
+    let kaddr =
+        unsafe { bindings::memremap(systab, size as usize, bindings::MEMREMAP_WB as c_ulong) };
     if kaddr.is_null() {
         pr_err!("kexec: cannot map the EFI system table at {systab:#x} to read its table count\n");
         return Err(ENOMEM);
@@ -152,8 +160,12 @@ fn map_efi(map: &mut IdentMap<'_>) -> Result {
     // SAFETY: mapped just above.
     unsafe { bindings::memunmap(kaddr) };
     // SAFETY: boot-time values, as above.
-    let (start, entry) =
-        unsafe { (bindings::kexec_rust_efi_config_tables() as u64, bindings::kexec_rust_efi_config_table_size() as u64) };
+    let (start, entry) = unsafe {
+        (
+            bindings::kexec_rust_efi_config_tables() as u64,
+            bindings::kexec_rust_efi_config_table_size() as u64,
+        )
+    };
     map.map(start, start + tables * entry, "EFI configuration tables")
 }
 
@@ -166,8 +178,13 @@ fn map_efi(_map: &mut IdentMap<'_>) -> Result {
 /// early and which need not be in the kernel's RAM map.
 fn map_acpi(map: &mut IdentMap<'_>) -> Result {
     let flags = (bindings::IORESOURCE_MEM | bindings::IORESOURCE_BUSY) as c_ulong;
-    for desc in [bindings::IORES_DESC_ACPI_TABLES, bindings::IORES_DESC_ACPI_NV_STORAGE] {
-        ffi::walk_iomem(desc as c_ulong, flags, |start, end| map.map(start, end, "ACPI range"))?;
+    for desc in [
+        bindings::IORES_DESC_ACPI_TABLES,
+        bindings::IORES_DESC_ACPI_NV_STORAGE,
+    ] {
+        ffi::walk_iomem(desc as c_ulong, flags, |start, end| {
+            map.map(start, end, "ACPI range")
+        })?;
     }
     Ok(())
 }
@@ -177,7 +194,11 @@ fn build_identity_map(image: &mut Kimage) -> Result {
         // SAFETY: a pure query.
         unsafe { bindings::kexec_rust_cc_platform_has(bindings::cc_attr_CC_ATTR_GUEST_MEM_ENCRYPT) };
     // SAFETY: flag values of the running kernel.
-    let enc = if guest_encrypted { unsafe { bindings::kexec_rust_page_enc() } } else { 0 };
+    let enc = if guest_encrypted {
+        unsafe { bindings::kexec_rust_page_enc() }
+    } else {
+        0
+    };
     let pgd = alloc_table_page(image).ok_or_else(|| {
         pr_err!("kexec: no control page left for the identity map's top-level table\n");
         ENOMEM
@@ -223,7 +244,11 @@ fn build_identity_map(image: &mut Kimage) -> Result {
     let uart = unsafe { bindings::kexec_debug_8250_mmio32 } as u64;
     if uart != 0 {
         let start = uart & !(PAGE_SIZE - 1);
-        map.map(start, (uart + PAGE_SIZE + 23) & !(PAGE_SIZE - 1), "MMIO UART")?;
+        map.map(
+            start,
+            (uart + PAGE_SIZE + 23) & !(PAGE_SIZE - 1),
+            "MMIO UART",
+        )?;
     }
 
     // The control page at its kernel virtual address: the kernel's own
@@ -231,7 +256,8 @@ fn build_identity_map(image: &mut Kimage) -> Result {
     // SAFETY: pure arithmetic on the running kernel's paging mode.
     let slot = unsafe { bindings::kexec_rust_pgd_index(control_va as c_ulong) } as usize;
     // SAFETY: CR3 holds the running kernel's top-level table, a lowmem page.
-    let kernel_pgd = page::boot_phys_to_virt(unsafe { bindings::kexec_rust_read_cr3_pa() } as u64) as *const u64;
+    let kernel_pgd =
+        page::boot_phys_to_virt(unsafe { bindings::kexec_rust_read_cr3_pa() } as u64) as *const u64;
     let ours = pgd.cast::<u64>();
     // SAFETY: both are whole table pages and `slot` is below 512.
     unsafe {
@@ -253,11 +279,18 @@ fn prepare(image: &mut Kimage) -> Result {
     // SAFETY: the stub's bytes (linker symbols around it; an ASSERT in
     // vmlinux.lds.S keeps it under KEXEC_CONTROL_CODE_MAX_SIZE) into the
     // control page, which the image owns.
-    unsafe { core::ptr::copy_nonoverlapping(stub.start as *const u8, control as *mut u8, stub.len) };
+    unsafe {
+        core::ptr::copy_nonoverlapping(stub.start as *const u8, control as *mut u8, stub.len)
+    };
     // The exception reporter's UART, into the copy: it cannot read the
     // kernel's variables once the kernel's mappings are gone.
     // SAFETY: written once during early boot.
-    let (mmio, port) = unsafe { (bindings::kexec_debug_8250_mmio32 as u64, bindings::kexec_debug_8250_port) };
+    let (mmio, port) = unsafe {
+        (
+            bindings::kexec_debug_8250_mmio32 as u64,
+            bindings::kexec_debug_8250_port,
+        )
+    };
     // SAFETY: both variables lie inside the copy, which is ours.
     unsafe {
         ((control + stub.uart_mmio) as *mut u64).write_unaligned(mmio);
@@ -310,7 +343,11 @@ fn jump(image: &Kimage) {
         bindings::kexec_rust_irq_disable();
         bindings::kexec_rust_hw_breakpoint_disable();
         bindings::kexec_rust_cet_disable();
-        let flags = if bindings::kexec_rust_cache_incoherent() { RELOC_CACHE_INCOHERENT } else { 0 };
+        let flags = if bindings::kexec_rust_cache_incoherent() {
+            RELOC_CACHE_INCOHERENT
+        } else {
+            0
+        };
         (flags, cr4_keep(bindings::kexec_rust_tdx_guest()))
     };
     // SAFETY: `stub` is the stub's copy in the control page, executable since
@@ -364,7 +401,9 @@ fn mark_crash_reservation(protect: bool, lock: &mut KexecLock) {
     let (low_start, low_end) = crate::kexec::reservation::low_window_unlocked();
     mark_range(low_start, low_end, protect);
     let (start, end) = crate::kexec::reservation::window(lock);
-    let control = kexec_crash_image.get(lock).map(|image| control_page_pa(image));
+    let control = kexec_crash_image
+        .get(lock)
+        .map(|image| control_page_pa(image));
     match control {
         None => mark_range(start, end, protect),
         Some(control) => {
@@ -385,7 +424,9 @@ fn table<'a, T>(object: &'a [u8], offset: u64, size: u64) -> Option<&'a [T]> {
         return None;
     }
     // SAFETY: in bounds and aligned; the ELF structs are plain old data.
-    Some(unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast(), len / core::mem::size_of::<T>()) })
+    Some(unsafe {
+        core::slice::from_raw_parts(bytes.as_ptr().cast(), len / core::mem::size_of::<T>())
+    })
 }
 
 /// The NUL-terminated name at `offset` of a string table, for messages.
@@ -393,7 +434,10 @@ fn table<'a, T>(object: &'a [u8], offset: u64, size: u64) -> Option<&'a [T]> {
 fn name_at(object: &[u8], strtab: u64, offset: u32) -> &str {
     let start = (strtab as usize).saturating_add(offset as usize);
     let bytes = object.get(start..).unwrap_or(&[]);
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len().min(64));
+    let end = bytes
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(bytes.len().min(64));
     core::str::from_utf8(&bytes[..end]).unwrap_or("?")
 }
 
@@ -427,17 +471,35 @@ fn apply_relocations(
     };
     // The string table is not allocated: its working header keeps the
     // object's offset.
-    let strtab = p.sechdrs.get(symtabsec.sh_link as usize).map_or(u64::MAX, |s| s.sh_offset);
+    let strtab = p
+        .sechdrs
+        .get(symtabsec.sh_link as usize)
+        .map_or(u64::MAX, |s| s.sh_offset);
     let section_addr_of = |i: u16| p.sechdrs.get(i as usize).map(|s| s.sh_addr);
     for r in relas {
-        let rela = purgatory::Rela { offset: r.r_offset, info: r.r_info, addend: r.r_addend };
+        let rela = purgatory::Rela {
+            offset: r.r_offset,
+            info: r.r_info,
+            addend: r.r_addend,
+        };
         let Some(sym) = syms.get(rela.sym() as usize) else {
-            pr_err!("kexec: purgatory relocation names symbol {} of {}\n", rela.sym(), syms.len());
+            pr_err!(
+                "kexec: purgatory relocation names symbol {} of {}\n",
+                rela.sym(),
+                syms.len()
+            );
             return Err(ENOEXEC);
         };
-        let symbol = purgatory::Symbol { shndx: sym.st_shndx, value: sym.st_value };
+        let symbol = purgatory::Symbol {
+            shndx: sym.st_shndx,
+            value: sym.st_value,
+        };
         if let Err(e) = purgatory::apply(bytes, section.sh_addr, &rela, symbol, section_addr_of) {
-            pr_err!("kexec: purgatory relocation for {} refused: {}\n", name_at(object, strtab, sym.st_name), format_args!("{e}"));
+            pr_err!(
+                "kexec: purgatory relocation for {} refused: {}\n",
+                name_at(object, strtab, sym.st_name),
+                format_args!("{e}")
+            );
             return Err(ENOEXEC);
         }
     }

@@ -47,8 +47,15 @@ pub(crate) unsafe extern "C" fn parse_crashkernel(
     // SAFETY: by the caller's contract.
     let line = unsafe { CStr::from_char_ptr(cmdline) }.to_bytes();
     // SAFETY: by the caller's contract; the optional outputs are checked.
-    let (crash_size, crash_base, low_size, cma_size, high) =
-        unsafe { (&mut *crash_size, &mut *crash_base, low_size.as_mut(), cma_size.as_mut(), high.as_mut()) };
+    let (crash_size, crash_base, low_size, cma_size, high) = unsafe {
+        (
+            &mut *crash_size,
+            &mut *crash_base,
+            low_size.as_mut(),
+            cma_size.as_mut(),
+            high.as_mut(),
+        )
+    };
     *crash_size = 0;
     *crash_base = 0;
     let req = match reserve::parse(line, system_ram, high.is_some()) {
@@ -73,7 +80,12 @@ matches_c!(parse_crashkernel: unsafe extern "C" fn(*mut c_char, u64, *mut u64, *
 /// Reserves the crash kernel's memory at early boot (`reserve_crashkernel_generic`).
 #[no_mangle]
 #[link_section = ".init.text"]
-pub(crate) extern "C" fn reserve_crashkernel_generic(size: u64, base: u64, low_size: u64, high: bool) {
+pub(crate) extern "C" fn reserve_crashkernel_generic(
+    size: u64,
+    base: u64,
+    low_size: u64,
+    high: bool,
+) {
     reserve::reserve_generic(size, base, low_size, high);
 }
 matches_c!(reserve_crashkernel_generic: unsafe extern "C" fn(u64, u64, u64, bool));
@@ -118,7 +130,9 @@ matches_c!(crash_shrink_memory: unsafe extern "C" fn(c_ulong) -> c_int);
 /// `image` is an image under construction that the caller uses alone, under
 /// the kexec lock.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn kimage_crash_copy_vmcoreinfo(image: *mut bindings::kimage) -> c_int {
+pub(crate) unsafe extern "C" fn kimage_crash_copy_vmcoreinfo(
+    image: *mut bindings::kimage,
+) -> c_int {
     // SAFETY: by the caller's contract.
     errno_of(panic::copy_vmcoreinfo(unsafe { Kimage::from_raw(image) }))
 }
@@ -193,7 +207,11 @@ matches_c!(crash_save_cpu: unsafe extern "C" fn(*mut bindings::pt_regs, c_int));
 ///
 /// `mem` is a valid `crash_mem` that the caller uses alone.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn crash_exclude_mem_range(mem: *mut bindings::crash_mem, start: u64, end: u64) -> c_int {
+pub(crate) unsafe extern "C" fn crash_exclude_mem_range(
+    mem: *mut bindings::crash_mem,
+    start: u64,
+    end: u64,
+) -> c_int {
     // SAFETY: by the caller's contract.
     errno_of(unsafe { CrashMem::from_raw(mem) }.exclude(start, end))
 }
@@ -206,7 +224,11 @@ matches_c!(crash_exclude_mem_range: unsafe extern "C" fn(*mut bindings::crash_me
 ///
 /// `mem` points to a valid `crash_mem` pointer.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn arch_crash_exclude_mem_range(mem: *mut *mut bindings::crash_mem, start: u64, end: u64) -> c_int {
+pub(crate) unsafe extern "C" fn arch_crash_exclude_mem_range(
+    mem: *mut *mut bindings::crash_mem,
+    start: u64,
+    end: u64,
+) -> c_int {
     // SAFETY: by the caller's contract.
     errno_of(unsafe { CrashMem::from_raw(*mem) }.exclude(start, end))
 }
@@ -218,7 +240,9 @@ matches_c!(arch_crash_exclude_mem_range: unsafe extern "C" fn(*mut *mut bindings
 ///
 /// `cmem` points to a valid `crash_mem` pointer; the caller holds the kexec lock.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn crash_exclude_core_ranges(cmem: *mut *mut bindings::crash_mem) -> c_int {
+pub(crate) unsafe extern "C" fn crash_exclude_core_ranges(
+    cmem: *mut *mut bindings::crash_mem,
+) -> c_int {
     // SAFETY: by the caller's contract.
     let (mut mem, lock) = unsafe { (CrashMem::from_raw(*cmem), KexecLock::held_by_caller()) };
     errno_of(mem.exclude_core_ranges(&lock))

@@ -22,7 +22,8 @@ use kernel::sync::atomic::ordering;
 
 // `Range` is read and written in place of C's `struct range`.
 const _: () = assert!(size_of::<Range>() == size_of::<bindings::range>());
-const _: () = assert!(core::mem::offset_of!(bindings::range, end) == core::mem::offset_of!(Range, end));
+const _: () =
+    assert!(core::mem::offset_of!(bindings::range, end) == core::mem::offset_of!(Range, end));
 
 /// The ranges of a C `struct crash_mem`.
 ///
@@ -48,7 +49,10 @@ impl<'a> CrashMem<'a> {
         unsafe {
             let cap = (*mem).max_nr_ranges as usize;
             let ranges = (&raw mut (*mem).ranges).cast::<Range>();
-            CrashMem { ranges: core::slice::from_raw_parts_mut(ranges, cap), nr: &mut (*mem).nr_ranges }
+            CrashMem {
+                ranges: core::slice::from_raw_parts_mut(ranges, cap),
+                nr: &mut (*mem).nr_ranges,
+            }
         }
     }
 
@@ -92,7 +96,10 @@ impl CrashMemBox {
     fn new(max: u32) -> Result<Self> {
         let bytes = size_of::<bindings::crash_mem>() + max as usize * size_of::<bindings::range>();
         // SAFETY: a zeroed allocation, which we own from here.
-        let ptr = NonNull::new(unsafe { bindings::kexec_rust_kvzalloc(bytes) }.cast::<bindings::crash_mem>()).ok_or(ENOMEM)?;
+        let ptr = NonNull::new(
+            unsafe { bindings::kexec_rust_kvzalloc(bytes) }.cast::<bindings::crash_mem>(),
+        )
+        .ok_or(ENOMEM)?;
         // SAFETY: the allocation has room for the header; INVARIANT: now it says
         // how many slots it has.
         unsafe { (*ptr.as_ptr()).max_nr_ranges = max };
@@ -114,7 +121,10 @@ impl Drop for CrashMemBox {
 
 /// Builds the elfcorehdr for `ram` into a new vmalloc buffer
 /// (`crash_prepare_elf64_headers`), which the caller frees with `vfree`.
-pub(crate) fn prepare_elf64_headers(ram: &[Range], need_kernel_map: bool) -> Result<(*mut c_void, usize)> {
+pub(crate) fn prepare_elf64_headers(
+    ram: &[Range],
+    need_kernel_map: bool,
+) -> Result<(*mut c_void, usize)> {
     let cpu_notes = cpu_note_addresses()?;
     // SAFETY: link-time and boot-time constants of the kernel image.
     let kernel_map = need_kernel_map.then(|| unsafe {
@@ -153,7 +163,10 @@ pub(crate) fn prepare_elf64_headers(ram: &[Range], need_kernel_map: bool) -> Res
 
 /// The elfcorehdr of the running system (`crash_prepare_headers`): the buffer,
 /// its size and the number of memory ranges in it.
-pub(crate) fn prepare_headers(need_kernel_map: bool, lock: &KexecLock) -> Result<(*mut c_void, usize, usize)> {
+pub(crate) fn prepare_headers(
+    need_kernel_map: bool,
+    lock: &KexecLock,
+) -> Result<(*mut c_void, usize, usize)> {
     // SAFETY: asks the arch for an upper bound on the number of ranges.
     let max = unsafe { bindings::arch_get_system_nr_ranges() };
     if max == 0 {

@@ -27,7 +27,8 @@ use kernel::task::Task;
 /// The per-CPU note buffers (`note_buf_t __percpu *crash_notes`), allocated at
 /// init and never freed.
 #[no_mangle]
-pub(crate) static crash_notes: Atomic<*mut bindings::note_buf_t> = Atomic::new(core::ptr::null_mut());
+pub(crate) static crash_notes: Atomic<*mut bindings::note_buf_t> =
+    Atomic::new(core::ptr::null_mut());
 
 /// Bytes of one CPU's note buffer.
 pub(crate) const NOTE_BUF_SIZE: usize = size_of::<bindings::note_buf_t>();
@@ -43,7 +44,9 @@ pub(crate) fn copy_vmcoreinfo(image: &mut Kimage) -> Result {
         return Ok(());
     }
     const _: () = assert!(VMCOREINFO_BYTES == page::PAGE_SIZE);
-    let control = image.alloc_control_pages(0).inspect_err(|_| pr_warn!("Could not allocate vmcoreinfo buffer\n"))?;
+    let control = image
+        .alloc_control_pages(0)
+        .inspect_err(|_| pr_warn!("Could not allocate vmcoreinfo buffer\n"))?;
     let mut pages = [control.as_ptr()];
     // SAFETY: maps the page just allocated, which stays the image's until it is
     // freed (and the image unmaps the copy first).
@@ -63,7 +66,12 @@ pub(crate) fn copy_vmcoreinfo(image: &mut Kimage) -> Result {
 /// (`kexec_should_crash`).
 pub(crate) fn should_crash(task: &Task) -> bool {
     // SAFETY: reads of two panic settings.
-    let (post_notifiers, panic_on_oops) = unsafe { (bindings::crash_kexec_post_notifiers, bindings::panic_on_oops) };
+    let (post_notifiers, panic_on_oops) = unsafe {
+        (
+            bindings::crash_kexec_post_notifiers,
+            bindings::panic_on_oops,
+        )
+    };
     // With crash_kexec_post_notifiers, panic() crashes after its notifiers.
     if post_notifiers {
         return false;
@@ -86,7 +94,9 @@ pub(crate) fn crash_kexec_locked(regs: Option<&bindings::pt_regs>) {
     };
     // SAFETY: all-zero is a valid `pt_regs`.
     let mut fixed: bindings::pt_regs = unsafe { core::mem::zeroed() };
-    let regs = regs.map_or(core::ptr::null_mut(), |r| (r as *const bindings::pt_regs).cast_mut());
+    let regs = regs.map_or(core::ptr::null_mut(), |r| {
+        (r as *const bindings::pt_regs).cast_mut()
+    });
     // SAFETY: `fixed` is ours; `regs` is null or valid. The image stays loaded:
     // we hold the lock and machine_kexec does not return for a crash image.
     unsafe {
@@ -129,10 +139,18 @@ pub(crate) fn save_cpu(regs: &bindings::pt_regs, cpu: u32) {
     let mut status: bindings::elf_prstatus = unsafe { core::mem::zeroed() };
     status.common.pr_pid = kernel::current!().pid();
     // SAFETY: fills our own struct from valid registers.
-    unsafe { bindings::kexec_rust_elf_core_copy_regs(&mut status.pr_reg, (regs as *const bindings::pt_regs).cast_mut()) };
+    unsafe {
+        bindings::kexec_rust_elf_core_copy_regs(
+            &mut status.pr_reg,
+            (regs as *const bindings::pt_regs).cast_mut(),
+        )
+    };
     // SAFETY: `elf_prstatus` is plain data; we read its bytes.
     let desc = unsafe {
-        core::slice::from_raw_parts((&raw const status).cast::<u8>(), size_of::<bindings::elf_prstatus>())
+        core::slice::from_raw_parts(
+            (&raw const status).cast::<u8>(),
+            size_of::<bindings::elf_prstatus>(),
+        )
     };
     if let Some(end) = elfcore::append_note(buf, 0, b"CORE", elfcore::NT_PRSTATUS, desc) {
         let _ = elfcore::final_note(buf, end);
@@ -147,7 +165,10 @@ pub(crate) fn cpu_note_addresses() -> Result<KVec<u64>> {
     // SAFETY: as above.
     while cpu < unsafe { bindings::nr_cpu_ids } {
         // SAFETY: `cpu` is a possible CPU.
-        out.push(unsafe { bindings::kexec_rust_crash_note_phys(notes(), cpu) }, GFP_KERNEL)?;
+        out.push(
+            unsafe { bindings::kexec_rust_crash_note_phys(notes(), cpu) },
+            GFP_KERNEL,
+        )?;
         // SAFETY: as above.
         cpu = unsafe { bindings::kexec_rust_next_possible_cpu(cpu as c_int) };
     }
@@ -178,7 +199,9 @@ pub(crate) fn check_hotplug_support() -> bool {
     let Some(mut lock) = trylock_for_hotplug() else {
         return false;
     };
-    kexec_crash_image.get(&mut lock).is_some_and(|image| image.c().hotplug_support() != 0)
+    kexec_crash_image
+        .get(&mut lock)
+        .is_some_and(|image| image.c().hotplug_support() != 0)
 }
 
 /// The segment whose first bytes are an ELF header: the elfcorehdr.

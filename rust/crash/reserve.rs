@@ -54,7 +54,12 @@ impl CrashResource {
     fn bounds(&self) -> (u64, u64) {
         let r = self.0.get();
         // SAFETY: the bounds are plain integers, written only as the invariant says.
-        unsafe { (core::ptr::read_volatile(&raw const (*r).start), core::ptr::read_volatile(&raw const (*r).end)) }
+        unsafe {
+            (
+                core::ptr::read_volatile(&raw const (*r).start),
+                core::ptr::read_volatile(&raw const (*r).end),
+            )
+        }
     }
 
     fn set_bounds(&self, start: u64, end: u64, _lock: &KexecLock) {
@@ -122,7 +127,10 @@ impl CrashResource {
         // reservation; the new resource belongs to the iomem tree from here on,
         // as in C.
         unsafe {
-            bindings::kexec_rust_crash_free_reserved_phys_range(freed_start as c_ulong, end as c_ulong);
+            bindings::kexec_rust_crash_free_reserved_phys_range(
+                freed_start as c_ulong,
+                end as c_ulong,
+            );
             bindings::insert_resource(&raw mut bindings::iomem_resource, KBox::into_raw(freed));
         }
         Ok(())
@@ -143,7 +151,8 @@ pub(crate) static crashk_low_res: CrashResource = CrashResource::new();
 #[no_mangle]
 pub(crate) static crashk_cma_ranges: [bindings::range; 0] = [];
 
-const _: () = assert!(core::mem::size_of::<CrashResource>() == core::mem::size_of::<bindings::resource>());
+const _: () =
+    assert!(core::mem::size_of::<CrashResource>() == core::mem::size_of::<bindings::resource>());
 
 /// The reservation's size in bytes, both parts.
 pub(crate) fn size(lock: &KexecLock) -> u64 {
@@ -163,11 +172,17 @@ pub(crate) fn shrink(new_size: u64, lock: &KexecLock) -> Result {
         return Err(EINVAL);
     };
     if new_size >= old_size {
-        return if new_size == old_size { Ok(()) } else { Err(EINVAL) };
+        return if new_size == old_size {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        };
     }
     let ret = if low_size > new_size {
         // The high part goes entirely, the low one keeps `new_size`.
-        crashk_res.shrink(0, lock).and_then(|()| crashk_low_res.shrink(new_size, lock))
+        crashk_res
+            .shrink(0, lock)
+            .and_then(|()| crashk_low_res.shrink(new_size, lock))
     } else {
         crashk_res.shrink(new_size - low_size, lock)
     };
@@ -184,14 +199,21 @@ pub(crate) fn shrink(new_size: u64, lock: &KexecLock) -> Result {
 /// Parses `crashkernel=` in `line` for `setup_arch()`: the reservation to
 /// make, or the (positive) errno, after logging the broken rule if a value
 /// was malformed. `high_ok`: the arch takes `,high` requests.
-pub(crate) fn parse(line: &[u8], system_ram: u64, high_ok: bool) -> core::result::Result<crashkernel::Request, i32> {
+pub(crate) fn parse(
+    line: &[u8],
+    system_ram: u64,
+    high_ok: bool,
+) -> core::result::Result<crashkernel::Request, i32> {
     // SAFETY: an arch constant.
     let default_low = unsafe { bindings::kexec_rust_crash_low_size_default() };
     let req = match crashkernel::parse(line, system_ram, default_low) {
         Ok(req) => req,
         Err(crashkernel::Error::Absent) => return Err(crashkernel::EINVAL),
         Err(e) => {
-            pr_warn!("{}; no memory is reserved for a crash kernel\n", format_args!("{e}"));
+            pr_warn!(
+                "{}; no memory is reserved for a crash kernel\n",
+                format_args!("{e}")
+            );
             return Err(e.errno());
         }
     };
@@ -207,7 +229,9 @@ pub(crate) fn parse(line: &[u8], system_ram: u64, high_ok: bool) -> core::result
 #[link_section = ".init.text"]
 fn memblock_alloc(size: u64, start: u64, end: u64) -> u64 {
     // SAFETY: early boot, memblock is the allocator; the arguments are plain values.
-    unsafe { bindings::memblock_phys_alloc_range(size, bindings::kexec_rust_crash_align(), start, end) }
+    unsafe {
+        bindings::memblock_phys_alloc_range(size, bindings::kexec_rust_crash_align(), start, end)
+    }
 }
 
 #[link_section = ".init.text"]
@@ -234,12 +258,7 @@ fn reserve_low(size: u64) -> Result {
 /// Reserves the crash kernel's memory at early boot
 /// (`reserve_crashkernel_generic`).
 #[link_section = ".init.text"]
-pub(crate) fn reserve_generic(
-    size: u64,
-    base: u64,
-    low_size: u64,
-    high: bool,
-) {
+pub(crate) fn reserve_generic(size: u64, base: u64, low_size: u64, high: bool) {
     // SAFETY: arch constants.
     let (low_max, high_max) = unsafe {
         (

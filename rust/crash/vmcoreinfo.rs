@@ -58,15 +58,22 @@ const HWERR_RECOV_MAX: usize = bindings::hwerr_error_type_HWERR_RECOV_MAX as usi
 
 /// `hwerr_data[HWERR_RECOV_MAX]`.
 #[no_mangle]
-pub(crate) static hwerr_data: [HwerrInfo; HWERR_RECOV_MAX] =
-    [const { HwerrInfo { count: Atomic::new(0), timestamp: Atomic::new(0) } }; HWERR_RECOV_MAX];
+pub(crate) static hwerr_data: [HwerrInfo; HWERR_RECOV_MAX] = [const {
+    HwerrInfo {
+        count: Atomic::new(0),
+        timestamp: Atomic::new(0),
+    }
+}; HWERR_RECOV_MAX];
 
 /// Counts one recovered hardware error of type `src` (`hwerr_log_error_type`).
 pub(crate) fn log_hwerr(src: usize) {
     let Some(e) = hwerr_data.get(src) else { return };
     e.count.fetch_add(1, ordering::Relaxed);
     // SAFETY: reads the real-time clock, safe in any context.
-    e.timestamp.store(unsafe { bindings::ktime_get_real_seconds() }, ordering::Relaxed);
+    e.timestamp.store(
+        unsafe { bindings::ktime_get_real_seconds() },
+        ordering::Relaxed,
+    );
 }
 
 /// The text page and its length, for appending.
@@ -89,7 +96,9 @@ unsafe fn text_page() -> Option<&'static mut [u8]> {
 /// Appends bytes to the text; called for every line, ours and C's.
 pub(crate) fn append(bytes: &[u8]) {
     // SAFETY: lines are appended at init and at panic only (see `text_page`).
-    let Some(page) = (unsafe { text_page() }) else { return };
+    let Some(page) = (unsafe { text_page() }) else {
+        return;
+    };
     let mut size = vmcoreinfo_size.load(ordering::Relaxed);
     let full = vmcoreinfo::append(page, &mut size, bytes);
     vmcoreinfo_size.store(size, ordering::Relaxed);
@@ -110,7 +119,9 @@ fn update_note() {
     let note = vmcoreinfo_note.load(ordering::Relaxed);
     let size = vmcoreinfo_size.load(ordering::Relaxed);
     // SAFETY: init and panic only (see `text_page`).
-    let Some(page) = (unsafe { text_page() }) else { return };
+    let Some(page) = (unsafe { text_page() }) else {
+        return;
+    };
     if note.is_null() || size == 0 {
         return;
     }
@@ -134,7 +145,13 @@ pub(crate) unsafe fn set_safecopy(copy: *mut u8) {
     if !copy.is_null() && !data.is_null() {
         // SAFETY: both are at least `BYTES` bytes; the text is
         // `vmcoreinfo_size <= BYTES` of them.
-        unsafe { core::ptr::copy_nonoverlapping(data, copy, vmcoreinfo_size.load(ordering::Relaxed).min(BYTES)) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                data,
+                copy,
+                vmcoreinfo_size.load(ordering::Relaxed).min(BYTES),
+            )
+        };
     }
     SAFECOPY.store(copy, ordering::Release);
 }
@@ -365,22 +382,10 @@ fn write_lines() {
         );
 
         symbol!("kallsyms_names", &raw const b::kallsyms_names);
-        symbol!(
-            "kallsyms_num_syms",
-            &raw const b::kallsyms_num_syms
-        );
-        symbol!(
-            "kallsyms_token_table",
-            &raw const b::kallsyms_token_table
-        );
-        symbol!(
-            "kallsyms_token_index",
-            &raw const b::kallsyms_token_index
-        );
-        symbol!(
-            "kallsyms_offsets",
-            &raw const b::kallsyms_offsets
-        );
+        symbol!("kallsyms_num_syms", &raw const b::kallsyms_num_syms);
+        symbol!("kallsyms_token_table", &raw const b::kallsyms_token_table);
+        symbol!("kallsyms_token_index", &raw const b::kallsyms_token_index);
+        symbol!("kallsyms_offsets", &raw const b::kallsyms_offsets);
 
         // SAFETY: the arch appends its lines through `vmcoreinfo_append_str`.
         unsafe { b::arch_crash_save_vmcoreinfo() };

@@ -14,10 +14,10 @@ use super::image::{ImageBox, Kimage};
 use super::page::PageList;
 use super::state::{self, KexecLock};
 use super::{load, reboot, sysfs};
-use kernel::sync::atomic::ordering;
 use crate::control;
 use kernel::bindings;
 use kernel::prelude::*;
+use kernel::sync::atomic::ordering;
 
 /// Checks at build time that our definition of a C function has the type of
 /// the prototype bindgen generated for it.
@@ -45,7 +45,13 @@ pub(crate) extern "C" fn kexec_rust_load(
     compat: bool,
 ) -> c_long {
     // `segments` is a user address: only `UserSlice` reads through it.
-    errno_of(load::load(entry as u64, nr_segments as u64, segments as usize, flags as u64, compat)) as c_long
+    errno_of(load::load(
+        entry as u64,
+        nr_segments as u64,
+        segments as usize,
+        flags as u64,
+        compat,
+    )) as c_long
 }
 
 /// Boots the loaded image (`kernel_kexec`): `-EBUSY` if a load holds the kexec
@@ -123,10 +129,15 @@ matches_c!(kimage_free_page_list: unsafe extern "C" fn(*mut bindings::list_head)
 ///
 /// `image` came from `do_kimage_alloc_init`, and the caller uses it alone.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn kimage_alloc_control_pages(image: *mut bindings::kimage, order: c_uint) -> *mut bindings::page {
+pub(crate) unsafe extern "C" fn kimage_alloc_control_pages(
+    image: *mut bindings::kimage,
+    order: c_uint,
+) -> *mut bindings::page {
     // SAFETY: by the caller's contract.
     let image = unsafe { Kimage::from_raw(image) };
-    image.alloc_control_pages(order).map_or(core::ptr::null_mut(), |c| c.as_ptr())
+    image
+        .alloc_control_pages(order)
+        .map_or(core::ptr::null_mut(), |c| c.as_ptr())
 }
 matches_c!(kimage_alloc_control_pages: unsafe extern "C" fn(*mut bindings::kimage, c_uint) -> *mut bindings::page);
 
@@ -137,7 +148,10 @@ matches_c!(kimage_alloc_control_pages: unsafe extern "C" fn(*mut bindings::kimag
 /// `image` came from `do_kimage_alloc_init` and was prepared; the caller uses
 /// it alone, under the kexec lock.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn kimage_load_segment(image: *mut bindings::kimage, idx: c_int) -> c_int {
+pub(crate) unsafe extern "C" fn kimage_load_segment(
+    image: *mut bindings::kimage,
+    idx: c_int,
+) -> c_int {
     // SAFETY: by the caller's contract.
     let image = unsafe { Kimage::from_raw(image) };
     let Ok(idx) = usize::try_from(idx) else {
@@ -181,7 +195,10 @@ matches_c!(kimage_free: unsafe extern "C" fn(*mut bindings::kimage));
 ///
 /// `image` is a loaded image that the caller uses alone.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn kimage_map_segment(image: *mut bindings::kimage, idx: c_int) -> *mut c_void {
+pub(crate) unsafe extern "C" fn kimage_map_segment(
+    image: *mut bindings::kimage,
+    idx: c_int,
+) -> *mut c_void {
     // SAFETY: by the caller's contract.
     let image = unsafe { Kimage::from_raw(image) };
     let Ok(idx) = usize::try_from(idx) else {
@@ -262,7 +279,11 @@ pub(crate) unsafe extern "C" fn sysctl_limit(
     // SAFETY: the sysctl core passes one of our entries.
     let table = unsafe { &*table };
     let limit = state::limit_of(table.data as usize);
-    let mut val: c_int = if write != 0 { 0 } else { limit.load(ordering::Relaxed) };
+    let mut val: c_int = if write != 0 {
+        0
+    } else {
+        limit.load(ordering::Relaxed)
+    };
     let tmp = state::int_entry_over(&mut val, table.mode as u16);
     // SAFETY: `tmp` is an int entry over the local `val`, which outlives the
     // call; the buffer arguments are the sysctl core's, passed through.

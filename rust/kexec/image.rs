@@ -56,12 +56,20 @@ impl SegmentTable {
 /// The machine's limits for a normal (`crash == false`) or crash image.
 pub(crate) fn limits(crash: bool, lock: &KexecLock) -> Limits {
     // SAFETY: the helpers only read kernel state.
-    let (destination_limit, total_ram_pages) =
-        unsafe { (bindings::kexec_rust_destination_limit(), bindings::kexec_rust_totalram_pages()) };
+    let (destination_limit, total_ram_pages) = unsafe {
+        (
+            bindings::kexec_rust_destination_limit(),
+            bindings::kexec_rust_totalram_pages(),
+        )
+    };
     Limits {
         destination_limit: destination_limit as u64,
         total_ram_pages: total_ram_pages as u64,
-        crash_window: if crash { Some(reservation::window(lock)) } else { None },
+        crash_window: if crash {
+            Some(reservation::window(lock))
+        } else {
+            None
+        },
     }
 }
 
@@ -147,7 +155,12 @@ impl Kimage {
             // SAFETY: both members of the union are pointers of the same size;
             // only the address is taken.
             let buf = unsafe { s.__bindgen_anon_1.buf } as usize as u64;
-            *dst = Segment { buf, bufsz: s.bufsz as u64, mem: s.mem as u64, memsz: s.memsz as u64 };
+            *dst = Segment {
+                buf,
+                bufsz: s.bufsz as u64,
+                mem: s.mem as u64,
+                memsz: s.memsz as u64,
+            };
         }
         SegmentTable { segs, n }
     }
@@ -195,7 +208,12 @@ impl Kimage {
             // The destinations come from System RAM, not from the allocator:
             // accept them before the copy writes to them.
             // SAFETY: `[mem, mem + memsz)` is a validated, non-wrapping range.
-            unsafe { bindings::kexec_rust_accept_memory(s.mem as bindings::phys_addr_t, s.memsz as c_ulong) };
+            unsafe {
+                bindings::kexec_rust_accept_memory(
+                    s.mem as bindings::phys_addr_t,
+                    s.memsz as c_ulong,
+                )
+            };
         }
         Ok(())
     }
@@ -217,7 +235,12 @@ impl Kimage {
 
     fn alloc_normal_control_pages(&mut self, order: u32) -> Result<ControlPages> {
         // SAFETY: reads of constants.
-        let (gfp, limit) = unsafe { (bindings::kexec_rust_control_gfp(), bindings::kexec_rust_control_limit()) };
+        let (gfp, limit) = unsafe {
+            (
+                bindings::kexec_rust_control_gfp(),
+                bindings::kexec_rust_control_limit(),
+            )
+        };
         let table = self.segments();
         let mut held = KVec::<Pages>::new();
         let found = control::alloc_normal(
@@ -231,7 +254,10 @@ impl Kimage {
         // The blocks that did not fit go back to the allocator now.
         drop(held);
         let pages = found?;
-        let control = ControlPages { phys: pages.phys(), page: NonNull::new(pages.as_ptr()).ok_or(ENOMEM)? };
+        let control = ControlPages {
+            phys: pages.phys(),
+            page: NonNull::new(pages.as_ptr()).ok_or(ENOMEM)?,
+        };
         self.control_list().push(pages);
         Ok(control)
     }
@@ -243,8 +269,14 @@ impl Kimage {
         let limit = unsafe { bindings::kexec_rust_crash_control_limit() } as u64;
         // The reservation does not change while an image is being built.
         let window_end = reservation::window_unlocked().1;
-        let start = control::crash_hole(table.as_slice(), self.c().control_page as u64, size, window_end, limit)
-            .ok_or(ENOMEM)?;
+        let start = control::crash_hole(
+            table.as_slice(),
+            self.c().control_page as u64,
+            size,
+            window_end,
+            limit,
+        )
+        .ok_or(ENOMEM)?;
         self.c_mut().control_page = (start + size) as c_ulong;
         let page = NonNull::new(page::prepare_crash_block(start, order)).ok_or(ENOMEM)?;
         Ok(ControlPages { phys: start, page })
@@ -259,7 +291,10 @@ impl Kimage {
         } else {
             let addr = img.entry as usize;
             let page_va = addr & !(PAGE_SIZE - 1);
-            Slot::Page { page: page::virt_to_boot_phys(page_va), index: (addr - page_va) / 8 }
+            Slot::Page {
+                page: page::virt_to_boot_phys(page_va),
+                index: (addr - page_va) / 8,
+            }
         };
         EntryList::from_parts(img.head as u64, cur)
     }
@@ -275,7 +310,10 @@ impl Kimage {
             }
             Slot::Page { page, index } => {
                 let va = page::boot_phys_to_virt(page);
-                ((va + index * 8) as *mut usize, (va + (ENTRIES_PER_PAGE - 1) * 8) as *mut usize)
+                (
+                    (va + index * 8) as *mut usize,
+                    (va + (ENTRIES_PER_PAGE - 1) * 8) as *mut usize,
+                )
             }
         };
         img.entry = entry;
@@ -288,9 +326,13 @@ impl Kimage {
             // SAFETY: kexec_file_load's loaders give each segment a kernel
             // buffer of `bufsz` bytes, kept until the image is freed and not
             // written while the segment loads.
-            Source::Kernel(unsafe { KernelBuffer::new(seg.buf as usize as *const u8, seg.bufsz as usize) })
+            Source::Kernel(unsafe {
+                KernelBuffer::new(seg.buf as usize as *const u8, seg.bufsz as usize)
+            })
         } else {
-            Source::User(UserSlice::new(UserPtr::from_addr(seg.buf as usize), seg.bufsz as usize).reader())
+            Source::User(
+                UserSlice::new(UserPtr::from_addr(seg.buf as usize), seg.bufsz as usize).reader(),
+            )
         }
     }
 
@@ -319,10 +361,14 @@ impl Kimage {
         // The planner relies on the structural rules (aligned, non-overlapping
         // destinations, bufsz <= memsz); the caller checked them with the
         // machine's limits, checking them again costs nothing next to the copy.
-        let segments: Segments<'_> = segment::validate(table.as_slice(), &Limits::structural()).map_err(|v| {
-            pr_err!("kexec: segments changed after they were checked: {}\n", format_args!("{v}"));
-            EINVAL
-        })?;
+        let segments: Segments<'_> = segment::validate(table.as_slice(), &Limits::structural())
+            .map_err(|v| {
+                pr_err!(
+                    "kexec: segments changed after they were checked: {}\n",
+                    format_args!("{v}")
+                );
+                EINVAL
+            })?;
         let mut source = self.source(&seg);
         let list = self.list();
         let mut store = ImageStore { image: self };
@@ -391,7 +437,11 @@ impl Kimage {
     /// Maps the source pages of segment `idx` into one virtual range (for IMA).
     pub(crate) fn map_segment(&mut self, idx: usize) -> Result<*mut c_void> {
         if idx >= (self.c().nr_segments as usize).min(SEGMENT_MAX) {
-            pr_err!("kexec: cannot map segment {}: the image has {}\n", idx, self.c().nr_segments);
+            pr_err!(
+                "kexec: cannot map segment {}: the image has {}\n",
+                idx,
+                self.c().nr_segments
+            );
             return Err(EINVAL);
         }
         let cma = self.c().segment_cma[idx];
@@ -404,7 +454,9 @@ impl Kimage {
         let page_size = PAGE_SIZE as u64;
         let npages = (end.div_ceil(page_size) - start / page_size) as usize;
         let mut pages = KVec::<*mut bindings::page>::new();
-        pages.reserve(npages, GFP_KERNEL).inspect_err(|_| pr_err!("kexec: no memory to map segment {}\n", idx))?;
+        pages
+            .reserve(npages, GFP_KERNEL)
+            .inspect_err(|_| pr_err!("kexec: no memory to map segment {}\n", idx))?;
         let list = self.list();
         let mut dest = 0u64;
         list.walk(&ImageStore { image: self }, |e| {
@@ -416,16 +468,25 @@ impl Kimage {
             } else if e & crate::entry::IND_SOURCE != 0 {
                 if dest >= start && dest < end {
                     // SAFETY: a source page on this image's list.
-                    let _ = pages.push(unsafe { ImagePage::at(e & !(page_size - 1)) }.as_ptr(), GFP_KERNEL);
+                    let _ = pages.push(
+                        unsafe { ImagePage::at(e & !(page_size - 1)) }.as_ptr(),
+                        GFP_KERNEL,
+                    );
                 }
                 dest += page_size;
             }
         });
         if pages.len() < npages {
-            pr_warn!("kexec: segment {} has {} of {} source pages\n", idx, pages.len(), npages);
+            pr_warn!(
+                "kexec: segment {} has {} of {} source pages\n",
+                idx,
+                pages.len(),
+                npages
+            );
         }
         // SAFETY: `pages` holds pages the image owns, which stay until it is freed.
-        let va = unsafe { bindings::kexec_rust_vmap_pages(pages.as_mut_ptr(), pages.len() as c_uint) };
+        let va =
+            unsafe { bindings::kexec_rust_vmap_pages(pages.as_mut_ptr(), pages.len() as c_uint) };
         if va.is_null() {
             pr_err!("kexec: could not map segment {}\n", idx);
             return Err(ENOMEM);
@@ -471,7 +532,10 @@ impl Kimage {
                 // SAFETY: a CMA block of `pages` pages that the image owns
                 // (type invariant); forgotten below.
                 unsafe {
-                    bindings::arch_kexec_pre_free_pages(page::address_of(cma) as *mut c_void, pages);
+                    bindings::arch_kexec_pre_free_pages(
+                        page::address_of(cma) as *mut c_void,
+                        pages,
+                    );
                     bindings::kexec_rust_dma_release_from_contiguous(cma, pages as c_int);
                 }
                 self.c_mut().segment_cma[i] = core::ptr::null_mut();
@@ -531,7 +595,10 @@ impl ImageBox {
             }
         }
         // INVARIANT: a fresh image, ours alone, unprepared.
-        Ok(ImageBox { ptr: NonNull::new(raw.cast()).ok_or(ENOMEM)?, prepared: false })
+        Ok(ImageBox {
+            ptr: NonNull::new(raw.cast()).ok_or(ENOMEM)?,
+            prepared: false,
+        })
     }
 
     /// From here on, freeing the image includes the arch cleanup (also when
@@ -556,7 +623,10 @@ impl ImageBox {
     /// `ptr` is null or such an image, and the caller gives up its only reference.
     pub(crate) unsafe fn from_raw(ptr: *mut bindings::kimage) -> Option<ImageBox> {
         // INVARIANT: by the requirements.
-        Some(ImageBox { ptr: NonNull::new(ptr.cast())?, prepared: true })
+        Some(ImageBox {
+            ptr: NonNull::new(ptr.cast())?,
+            prepared: true,
+        })
     }
 }
 
@@ -606,7 +676,12 @@ impl ImageStore<'_> {
 impl PageStore for ImageStore<'_> {
     fn alloc(&mut self) -> Option<u64> {
         // SAFETY: reads of constants.
-        let (gfp, limit) = unsafe { (bindings::kexec_rust_source_gfp(), bindings::kexec_rust_source_limit()) };
+        let (gfp, limit) = unsafe {
+            (
+                bindings::kexec_rust_source_gfp(),
+                bindings::kexec_rust_source_limit(),
+            )
+        };
         loop {
             let pages = Pages::alloc(gfp, 0)?;
             if (pages.phys() >> PAGE_SHIFT) > (limit as u64 >> PAGE_SHIFT) {

@@ -61,7 +61,9 @@ fn prepare_and_load(image: &mut ImageBox, flags: u64, crash: bool) -> Result {
     }
     #[cfg(CONFIG_CRASH_HOTPLUG)]
     // SAFETY: the arch looks at the image and the flags.
-    if crash && unsafe { bindings::arch_crash_hotplug_support(image.as_ptr(), flags as c_ulong) } != 0 {
+    if crash
+        && unsafe { bindings::arch_crash_hotplug_support(image.as_ptr(), flags as c_ulong) } != 0
+    {
         image.c_mut().set_hotplug_support(1);
     }
     #[cfg(not(CONFIG_CRASH_HOTPLUG))]
@@ -130,7 +132,11 @@ fn do_load(entry: u64, segs: &[Segment], flags: u64) -> Result {
 /// The kexec_load system call: `count` segments at user address `user_segs`.
 pub(crate) fn load(entry: u64, count: u64, user_segs: usize, flags: u64, compat: bool) -> Result {
     let crash = flags & request::KEXEC_ON_CRASH != 0;
-    let image_type = if crash { KEXEC_TYPE_CRASH } else { bindings::KEXEC_TYPE_DEFAULT };
+    let image_type = if crash {
+        KEXEC_TYPE_CRASH
+    } else {
+        bindings::KEXEC_TYPE_DEFAULT
+    };
     if !state::load_permitted(image_type) {
         return Err(EPERM);
     }
@@ -138,17 +144,30 @@ pub(crate) fn load(entry: u64, count: u64, user_segs: usize, flags: u64, compat:
     {
         // SAFETY: LSM hooks for loading a kexec image; no pointers are passed.
         to_result(unsafe {
-            bindings::security_kernel_load_data(bindings::kernel_load_data_id_LOADING_KEXEC_IMAGE, false)
+            bindings::security_kernel_load_data(
+                bindings::kernel_load_data_id_LOADING_KEXEC_IMAGE,
+                false,
+            )
         })?;
         // SAFETY: as above.
-        to_result(unsafe { bindings::security_locked_down(bindings::lockdown_reason_LOCKDOWN_KEXEC) })?;
+        to_result(unsafe {
+            bindings::security_locked_down(bindings::lockdown_reason_LOCKDOWN_KEXEC)
+        })?;
     }
-    request::check_flags_and_count(count, flags, request::accepted_flags(cfg!(CONFIG_KEXEC_JUMP)))
-        .map_err(refuse)?;
+    request::check_flags_and_count(
+        count,
+        flags,
+        request::accepted_flags(cfg!(CONFIG_KEXEC_JUMP)),
+    )
+    .map_err(refuse)?;
     request::check_arch(flags, request::KEXEC_ARCH_X86_64, compat).map_err(refuse)?;
 
     let n = count as usize;
-    let size = if compat { request::COMPAT_SEGMENT_BYTES } else { request::SEGMENT_BYTES };
+    let size = if compat {
+        request::COMPAT_SEGMENT_BYTES
+    } else {
+        request::SEGMENT_BYTES
+    };
     let mut raw = [0u8; request::KEXEC_SEGMENT_MAX * request::SEGMENT_BYTES];
     UserSlice::new(UserPtr::from_addr(user_segs), n * size)
         .reader()

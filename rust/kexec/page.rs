@@ -82,7 +82,8 @@ impl Pages {
         }
         // SAFETY: a plain allocation; zeroing is done below, after the arch hook
         // (which may change the pages' encryption).
-        let head = NonNull::new(unsafe { bindings::alloc_pages(gfp & !bindings::__GFP_ZERO, order) })?;
+        let head =
+            NonNull::new(unsafe { bindings::alloc_pages(gfp & !bindings::__GFP_ZERO, order) })?;
         let count = 1usize << order;
         // SAFETY: `head` heads a fresh block of `count` pages that nothing else
         // knows of; marking them and recording the order makes the invariants hold.
@@ -144,7 +145,10 @@ impl Drop for Pages {
         // SAFETY: by the type invariant the block is ours, marked reserved, and
         // went through the post-allocation hook; nothing refers to it anymore.
         unsafe {
-            bindings::arch_kexec_pre_free_pages(bindings::kexec_rust_page_address(self.head.as_ptr()), count as c_uint);
+            bindings::arch_kexec_pre_free_pages(
+                bindings::kexec_rust_page_address(self.head.as_ptr()),
+                count as c_uint,
+            );
             for i in 0..count {
                 bindings::kexec_rust_clear_page_reserved(self.head.as_ptr().add(i));
             }
@@ -174,7 +178,10 @@ impl<'a> PageList<'a> {
     /// from [`Pages::alloc`], and the caller has exclusive use of it for `'a`.
     pub(crate) unsafe fn new(head: *mut bindings::list_head) -> Self {
         // INVARIANT: by the requirements.
-        PageList { head: NonNull::new(head).unwrap_or(NonNull::dangling()), _image: PhantomData }
+        PageList {
+            head: NonNull::new(head).unwrap_or(NonNull::dangling()),
+            _image: PhantomData,
+        }
     }
 
     /// Puts `pages` on the list, which owns them from now on.
@@ -187,7 +194,8 @@ impl<'a> PageList<'a> {
     /// Takes the first block off the list.
     pub(crate) fn pop(&mut self) -> Option<Pages> {
         // SAFETY: the list is valid (invariant).
-        let page = NonNull::new(unsafe { bindings::kexec_rust_page_list_first(self.head.as_ptr()) })?;
+        let page =
+            NonNull::new(unsafe { bindings::kexec_rust_page_list_first(self.head.as_ptr()) })?;
         // SAFETY: `page` is on the list, which owned its block; unlinked, the
         // block is ours alone, with the order recorded at allocation.
         unsafe {
@@ -207,7 +215,10 @@ impl<'a> PageList<'a> {
         }
         let target = page_at(phys);
         // SAFETY: a constant offset; `want` is only compared, never dereferenced.
-        let want = target.as_ptr().cast::<u8>().wrapping_add(unsafe { bindings::kexec_rust_page_lru_offset() } as usize);
+        let want = target
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_add(unsafe { bindings::kexec_rust_page_lru_offset() } as usize);
         let head = self.head.as_ptr();
         // SAFETY: the list is valid and only we change it (invariant).
         let mut node = unsafe { (*head).next };
@@ -304,7 +315,9 @@ impl ImagePage {
     /// caller has exclusive use of it while the value lives.
     pub(crate) unsafe fn at(phys: u64) -> Self {
         // INVARIANT: by the requirements.
-        ImagePage { page: page_at(phys) }
+        ImagePage {
+            page: page_at(phys),
+        }
     }
 
     /// The page as 64-bit words, through the direct map (entry list pages are
@@ -341,12 +354,21 @@ impl ImagePage {
     pub(crate) fn write_crash<R>(&mut self, f: impl FnOnce(&mut [u8]) -> R) -> R {
         // SAFETY: the page is in the crash reservation (invariant), directly
         // mapped; the hooks bracket the write as the arch requires.
-        unsafe { bindings::arch_kexec_post_alloc_pages(bindings::kexec_rust_page_address(self.page.as_ptr()), 1, 0) };
+        unsafe {
+            bindings::arch_kexec_post_alloc_pages(
+                bindings::kexec_rust_page_address(self.page.as_ptr()),
+                1,
+                0,
+            )
+        };
         let r = self.with_bytes(f);
         // SAFETY: as above.
         unsafe {
             bindings::kexec_rust_flush_icache_page(self.page.as_ptr());
-            bindings::arch_kexec_pre_free_pages(bindings::kexec_rust_page_address(self.page.as_ptr()), 1);
+            bindings::arch_kexec_pre_free_pages(
+                bindings::kexec_rust_page_address(self.page.as_ptr()),
+                1,
+            );
         }
         r
     }
@@ -363,7 +385,13 @@ pub(crate) fn prepare_crash_block(phys: u64, order: u32) -> *mut bindings::page 
     let page = page_at(phys);
     // SAFETY: the block lies in the crash reservation, which the image uses
     // while it is loaded; the hook makes it usable (decrypted) for the copy.
-    unsafe { bindings::arch_kexec_post_alloc_pages(bindings::kexec_rust_page_address(page.as_ptr()), 1 << order, 0) };
+    unsafe {
+        bindings::arch_kexec_post_alloc_pages(
+            bindings::kexec_rust_page_address(page.as_ptr()),
+            1 << order,
+            0,
+        )
+    };
     page.as_ptr()
 }
 

@@ -15,7 +15,12 @@ use kernel::bindings;
 fn range(res: *const bindings::resource) -> (u64, u64) {
     // SAFETY: `res` is one of the two static crash resources; their bounds are
     // plain integers, read as a snapshot (see `window_unlocked`).
-    unsafe { (core::ptr::read_volatile(&raw const (*res).start), core::ptr::read_volatile(&raw const (*res).end)) }
+    unsafe {
+        (
+            core::ptr::read_volatile(&raw const (*res).start),
+            core::ptr::read_volatile(&raw const (*res).end),
+        )
+    }
 }
 
 /// The reservation `[start, end]` (`[0, 0]` when there is none).

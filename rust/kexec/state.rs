@@ -40,7 +40,11 @@ impl ImageSlot {
     }
 
     /// Puts `image` in the slot (or empties it) and returns what was there.
-    pub(crate) fn replace(&self, _lock: &mut KexecLock, image: Option<ImageBox>) -> Option<ImageBox> {
+    pub(crate) fn replace(
+        &self,
+        _lock: &mut KexecLock,
+        image: Option<ImageBox>,
+    ) -> Option<ImageBox> {
         let new = image.map_or(core::ptr::null_mut(), ImageBox::into_raw);
         let old = self.0.xchg(new, ordering::Full);
         // SAFETY: a non-null slot value is an image the slot owned (invariant);
@@ -83,8 +87,10 @@ pub(crate) static kexec_in_progress: Atomic<bool> = Atomic::new(false);
 pub(crate) static kexec_file_dbg_print: Atomic<bool> = Atomic::new(false);
 
 // C reads these as a pointer, an `atomic_t` and two `bool`s.
-const _: () = assert!(core::mem::size_of::<ImageSlot>() == core::mem::size_of::<*mut bindings::kimage>());
-const _: () = assert!(core::mem::size_of::<Atomic<i32>>() == core::mem::size_of::<bindings::atomic_t>());
+const _: () =
+    assert!(core::mem::size_of::<ImageSlot>() == core::mem::size_of::<*mut bindings::kimage>());
+const _: () =
+    assert!(core::mem::size_of::<Atomic<i32>>() == core::mem::size_of::<bindings::atomic_t>());
 const _: () = assert!(core::mem::size_of::<Atomic<bool>>() == core::mem::size_of::<bool>());
 
 /// The image slot a load replaces.
@@ -107,7 +113,10 @@ pub(crate) struct KexecLock(());
 impl KexecLock {
     /// Takes the lock if it is free.
     pub(crate) fn try_lock() -> Option<Self> {
-        __kexec_lock.cmpxchg(0, 1, ordering::Acquire).ok().map(|_| KexecLock(()))
+        __kexec_lock
+            .cmpxchg(0, 1, ordering::Acquire)
+            .ok()
+            .map(|_| KexecLock(()))
     }
 
     /// The lock that C code holds while it calls into us (kexec_file_load's
@@ -205,7 +214,10 @@ pub(crate) fn write_limit(limit: &Atomic<i32>, val: i32) -> Result {
 
 /// A temporary int sysctl entry over `val`, with `mode`, for `proc_dointvec`.
 pub(crate) fn int_entry_over(val: &mut c_int, mode: u16) -> bindings::ctl_table {
-    bindings::ctl_table { mode: mode as _, ..int_entry(c"", val, 0, None) }
+    bindings::ctl_table {
+        mode: mode as _,
+        ..int_entry(c"", val, 0, None)
+    }
 }
 
 type Handler = unsafe extern "C" fn(
@@ -217,7 +229,12 @@ type Handler = unsafe extern "C" fn(
 ) -> c_int;
 
 /// A sysctl entry over an int.
-const fn int_entry(name: &'static CStr, data: *mut c_int, mode: u16, handler: Option<Handler>) -> bindings::ctl_table {
+const fn int_entry(
+    name: &'static CStr,
+    data: *mut c_int,
+    mode: u16,
+    handler: Option<Handler>,
+) -> bindings::ctl_table {
     // SAFETY: all-zero is a valid (empty) `ctl_table`.
     let mut t: bindings::ctl_table = unsafe { core::mem::zeroed() };
     t.procname = name.as_ptr().cast();
@@ -229,7 +246,11 @@ const fn int_entry(name: &'static CStr, data: *mut c_int, mode: u16, handler: Op
 }
 
 /// `SYSCTL_ONE`: the kernel's constant 1 in `sysctl_vals` (index 1).
-const SYSCTL_ONE: *mut c_void = (&raw const bindings::sysctl_vals).cast::<c_int>().wrapping_add(1).cast_mut().cast();
+const SYSCTL_ONE: *mut c_void = (&raw const bindings::sysctl_vals)
+    .cast::<c_int>()
+    .wrapping_add(1)
+    .cast_mut()
+    .cast();
 // `LOAD_DISABLED` is written by `proc_dointvec_minmax` as a plain int.
 const _: () = assert!(core::mem::size_of::<Atomic<i32>>() == core::mem::size_of::<c_int>());
 
@@ -246,17 +267,34 @@ static SYSCTLS: Sysctls = Sysctls([
     bindings::ctl_table {
         extra1: SYSCTL_ONE,
         extra2: SYSCTL_ONE,
-        ..int_entry(c"kexec_load_disabled", LOAD_DISABLED.as_ptr(), 0o644, Some(bindings::proc_dointvec_minmax))
+        ..int_entry(
+            c"kexec_load_disabled",
+            LOAD_DISABLED.as_ptr(),
+            0o644,
+            Some(bindings::proc_dointvec_minmax),
+        )
     },
-    int_entry(c"kexec_load_limit_panic", LIMIT_PANIC.as_ptr(), 0o644, Some(super::ffi::sysctl_limit)),
-    int_entry(c"kexec_load_limit_reboot", LIMIT_REBOOT.as_ptr(), 0o644, Some(super::ffi::sysctl_limit)),
+    int_entry(
+        c"kexec_load_limit_panic",
+        LIMIT_PANIC.as_ptr(),
+        0o644,
+        Some(super::ffi::sysctl_limit),
+    ),
+    int_entry(
+        c"kexec_load_limit_reboot",
+        LIMIT_REBOOT.as_ptr(),
+        0o644,
+        Some(super::ffi::sysctl_limit),
+    ),
 ]);
 
 /// Registers `kernel.kexec_load_disabled` and the two load limits.
 pub(crate) fn register_sysctls() {
     // SAFETY: the table is a static that is never written; the sysctl core keeps
     // a pointer to it.
-    let ret = unsafe { bindings::register_sysctl_sz(c"kernel".as_char_ptr(), SYSCTLS.0.as_ptr(), SYSCTLS.0.len()) };
+    let ret = unsafe {
+        bindings::register_sysctl_sz(c"kernel".as_char_ptr(), SYSCTLS.0.as_ptr(), SYSCTLS.0.len())
+    };
     if ret.is_null() {
         pr_err!("failed to register the kexec sysctls\n");
     }

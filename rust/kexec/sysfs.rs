@@ -112,13 +112,33 @@ struct Attr {
 }
 
 const ATTRS: &[Attr] = &[
-    Attr { name: c"loaded", link: c"kexec_loaded", show: loaded, store: None },
+    Attr {
+        name: c"loaded",
+        link: c"kexec_loaded",
+        show: loaded,
+        store: None,
+    },
     #[cfg(CONFIG_CRASH_DUMP)]
-    Attr { name: c"crash_loaded", link: c"kexec_crash_loaded", show: crash_loaded, store: None },
+    Attr {
+        name: c"crash_loaded",
+        link: c"kexec_crash_loaded",
+        show: crash_loaded,
+        store: None,
+    },
     #[cfg(CONFIG_CRASH_DUMP)]
-    Attr { name: c"crash_size", link: c"kexec_crash_size", show: crash_size, store: Some(crash_size_store) },
+    Attr {
+        name: c"crash_size",
+        link: c"kexec_crash_size",
+        show: crash_size,
+        store: Some(crash_size_store),
+    },
     #[cfg(all(CONFIG_CRASH_DUMP, CONFIG_CRASH_RESERVE))]
-    Attr { name: c"crash_cma_ranges", link: c"kexec_crash_cma_ranges", show: crash_cma_ranges, store: None },
+    Attr {
+        name: c"crash_cma_ranges",
+        link: c"kexec_crash_cma_ranges",
+        show: crash_cma_ranges,
+        store: None,
+    },
     #[cfg(CONFIG_CRASH_HOTPLUG)]
     Attr {
         name: c"crash_elfcorehdr_size",
@@ -169,14 +189,19 @@ const fn kobj_attrs() -> [bindings::kobj_attribute; N] {
         out[i].attr.name = a.name.as_ptr().cast();
         out[i].attr.mode = if a.store.is_some() { 0o644 } else { 0o444 };
         out[i].__bindgen_anon_1.show = Some(super::ffi::sysfs_show);
-        out[i].__bindgen_anon_2.store = if a.store.is_some() { Some(super::ffi::sysfs_store) } else { None };
+        out[i].__bindgen_anon_2.store = if a.store.is_some() {
+            Some(super::ffi::sysfs_store)
+        } else {
+            None
+        };
         i += 1;
     }
     out
 }
 
 /// The attributes, in the order of `ATTRS`.
-static KOBJ_ATTRS: Registered<[bindings::kobj_attribute; N]> = Registered(Opaque::new(kobj_attrs()));
+static KOBJ_ATTRS: Registered<[bindings::kobj_attribute; N]> =
+    Registered(Opaque::new(kobj_attrs()));
 
 // `struct attribute` is the first member of `struct kobj_attribute`: a pointer
 // to one is a pointer to the other.
@@ -194,7 +219,8 @@ const fn attr_ptrs() -> [*mut bindings::attribute; N + 1] {
 }
 
 /// The NULL-terminated attribute list of the group.
-static ATTR_PTRS: Registered<[*mut bindings::attribute; N + 1]> = Registered(Opaque::new(attr_ptrs()));
+static ATTR_PTRS: Registered<[*mut bindings::attribute; N + 1]> =
+    Registered(Opaque::new(attr_ptrs()));
 
 const fn group() -> bindings::attribute_group {
     // SAFETY: all-zero is a valid, empty group.
@@ -228,7 +254,11 @@ pub(crate) fn register() -> Result {
                 a.link.as_char_ptr(),
             );
             if ret != 0 {
-                pr_err!("cannot create the /sys/kernel/{:?} link ({})\n", a.link, ret);
+                pr_err!(
+                    "cannot create the /sys/kernel/{:?} link ({})\n",
+                    a.link,
+                    ret
+                );
             }
         }
     }
