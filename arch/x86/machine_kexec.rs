@@ -141,12 +141,17 @@ impl IdentMap<'_> {
 #[cfg(CONFIG_EFI)]
 fn map_efi(map: &mut IdentMap<'_>) -> Result {
     // SAFETY: boot-time values, fixed after boot.
-    let systab = unsafe { bindings::kexec_rust_efi_systab() } as u64;
+    let (systab, size, start, entry) = unsafe {
+        (
+            bindings::kexec_rust_efi_systab() as u64,
+            bindings::kexec_rust_efi_systab_size() as u64,
+            bindings::kexec_rust_efi_config_tables() as u64,
+            bindings::kexec_rust_efi_config_table_size() as u64,
+        )
+    };
     if systab == 0 {
         return Ok(());
     }
-    // SAFETY: as above.
-    let size = unsafe { bindings::kexec_rust_efi_systab_size() } as u64;
     map.map(systab, systab + size, "EFI system table")?;
     // SAFETY: the system table is firmware memory that stays in place.
     let kaddr =
@@ -159,13 +164,6 @@ fn map_efi(map: &mut IdentMap<'_>) -> Result {
     let tables = unsafe { bindings::kexec_rust_efi_nr_tables(kaddr) } as u64;
     // SAFETY: mapped just above.
     unsafe { bindings::memunmap(kaddr) };
-    // SAFETY: boot-time values, as above.
-    let (start, entry) = unsafe {
-        (
-            bindings::kexec_rust_efi_config_tables() as u64,
-            bindings::kexec_rust_efi_config_table_size() as u64,
-        )
-    };
     map.map(start, start + tables * entry, "EFI configuration tables")
 }
 
@@ -190,15 +188,18 @@ fn map_acpi(map: &mut IdentMap<'_>) -> Result {
 }
 
 fn build_identity_map(image: &mut Kimage) -> Result {
-    let guest_encrypted =
-        // SAFETY: a pure query.
-        unsafe { bindings::kexec_rust_cc_platform_has(bindings::cc_attr_CC_ATTR_GUEST_MEM_ENCRYPT) };
-    // SAFETY: flag values of the running kernel.
-    let enc = if guest_encrypted {
-        unsafe { bindings::kexec_rust_page_enc() }
-    } else {
-        0
+    // SAFETY: queries and flag values of the running kernel, fixed after boot.
+    let (guest_encrypted, page_enc, page_flag, kernpg_flag, direct_gbpages, cr3) = unsafe {
+        (
+            bindings::kexec_rust_cc_platform_has(bindings::cc_attr_CC_ATTR_GUEST_MEM_ENCRYPT),
+            bindings::kexec_rust_page_enc(),
+            bindings::kexec_rust_ident_page_flag(),
+            bindings::kexec_rust_ident_table_flag(),
+            bindings::direct_gbpages != 0,
+            bindings::kexec_rust_read_cr3_pa() as u64,
+        )
     };
+    let enc = if guest_encrypted { page_enc } else { 0 };
     let pgd = alloc_table_page(image).ok_or_else(|| {
         pr_err!("kexec: no control page left for the identity map's top-level table\n");
         ENOMEM
@@ -210,12 +211,9 @@ fn build_identity_map(image: &mut Kimage) -> Result {
         info: bindings::x86_mapping_info {
             alloc_pgt_page: Some(ffi::alloc_table_page),
             context: image.as_ptr().cast(),
-            // SAFETY: flag values of the running kernel.
-            page_flag: unsafe { bindings::kexec_rust_ident_page_flag() } | enc,
-            // SAFETY: as above.
-            kernpg_flag: unsafe { bindings::kexec_rust_ident_table_flag() } | enc,
-            // SAFETY: set once at boot.
-            direct_gbpages: unsafe { bindings::direct_gbpages } != 0,
+            page_flag: page_flag | enc,
+            kernpg_flag: kernpg_flag | enc,
+            direct_gbpages,
             ..Default::default()
         },
         pgd,
@@ -255,9 +253,8 @@ fn build_identity_map(image: &mut Kimage) -> Result {
     // top-level entry, which maps it now.
     // SAFETY: pure arithmetic on the running kernel's paging mode.
     let slot = unsafe { bindings::kexec_rust_pgd_index(control_va as c_ulong) } as usize;
-    // SAFETY: CR3 holds the running kernel's top-level table, a lowmem page.
-    let kernel_pgd =
-        page::boot_phys_to_virt(unsafe { bindings::kexec_rust_read_cr3_pa() } as u64) as *const u64;
+    // CR3 holds the running kernel's top-level table, a lowmem page.
+    let kernel_pgd = page::boot_phys_to_virt(cr3) as *const u64;
     let ours = pgd.cast::<u64>();
     // SAFETY: both are whole table pages and `slot` is below 512.
     unsafe {

@@ -92,8 +92,7 @@ pub(crate) fn crash_kexec_locked(regs: Option<&bindings::pt_regs>) {
     let Some(image) = kexec_crash_image.get(&mut lock) else {
         return;
     };
-    // SAFETY: all-zero is a valid `pt_regs`.
-    let mut fixed: bindings::pt_regs = unsafe { core::mem::zeroed() };
+    let mut fixed: bindings::pt_regs = pin_init::zeroed();
     let regs = regs.map_or(core::ptr::null_mut(), |r| {
         (r as *const bindings::pt_regs).cast_mut()
     });
@@ -135,8 +134,7 @@ pub(crate) fn save_cpu(regs: &bindings::pt_regs, cpu: u32) {
         }
         core::slice::from_raw_parts_mut(p.cast::<u8>(), NOTE_BUF_SIZE)
     };
-    // SAFETY: all-zero is a valid `elf_prstatus`.
-    let mut status: bindings::elf_prstatus = unsafe { core::mem::zeroed() };
+    let mut status: bindings::elf_prstatus = pin_init::zeroed();
     status.common.pr_pid = kernel::current!().pid();
     // SAFETY: fills our own struct from valid registers.
     unsafe {

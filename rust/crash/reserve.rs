@@ -163,8 +163,7 @@ pub(crate) fn size(lock: &KexecLock) -> u64 {
 /// alignment; `EINVAL` if it would grow. The caller has checked that no crash
 /// image is loaded.
 pub(crate) fn shrink(new_size: u64, lock: &KexecLock) -> Result {
-    // SAFETY: an arch constant.
-    let align = unsafe { bindings::kexec_rust_crash_mem_align() } as u64;
+    let align = Arch::get().mem_align;
     let low_size = crashk_low_res.size(lock);
     let old_size = size(lock);
     // A size near 2^64 cannot be rounded up: it is larger than any reservation.
@@ -204,8 +203,7 @@ pub(crate) fn parse(
     system_ram: u64,
     high_ok: bool,
 ) -> core::result::Result<crashkernel::Request, i32> {
-    // SAFETY: an arch constant.
-    let default_low = unsafe { bindings::kexec_rust_crash_low_size_default() };
+    let default_low = Arch::get().low_size_default;
     let req = match crashkernel::parse(line, system_ram, default_low) {
         Ok(req) => req,
         Err(crashkernel::Error::Absent) => return Err(crashkernel::EINVAL),
@@ -224,21 +222,47 @@ pub(crate) fn parse(
     Ok(req)
 }
 
+/// The arch's crashkernel= limits and defaults (macros of asm/crash_reserve.h
+/// and asm/kexec.h).
+struct Arch {
+    /// `CRASH_ALIGN`: where a reservation may start.
+    align: u64,
+    /// `CRASH_ADDR_LOW_MAX`: the end of the low (DMA-able) region.
+    low_max: u64,
+    /// `CRASH_ADDR_HIGH_MAX`.
+    high_max: u64,
+    /// `DEFAULT_CRASH_KERNEL_LOW_SIZE`: the low part that goes with a high reservation.
+    low_size_default: u64,
+    /// `KEXEC_CRASH_MEM_ALIGN`: the unit of `kexec_crash_size`.
+    mem_align: u64,
+}
+
+impl Arch {
+    fn get() -> Self {
+        // SAFETY: the helpers return constants.
+        unsafe {
+            Arch {
+                align: bindings::kexec_rust_crash_align(),
+                low_max: bindings::kexec_rust_crash_addr_low_max(),
+                high_max: bindings::kexec_rust_crash_addr_high_max(),
+                low_size_default: bindings::kexec_rust_crash_low_size_default(),
+                mem_align: bindings::kexec_rust_crash_mem_align() as u64,
+            }
+        }
+    }
+}
+
 /// Allocates `size` bytes of memblock memory within `[start, end)`; 0 if none.
 // Like every function here that calls memblock, it is early-boot code (`__init`).
 #[link_section = ".init.text"]
 fn memblock_alloc(size: u64, start: u64, end: u64) -> u64 {
     // SAFETY: early boot, memblock is the allocator; the arguments are plain values.
-    unsafe {
-        bindings::memblock_phys_alloc_range(size, bindings::kexec_rust_crash_align(), start, end)
-    }
+    unsafe { bindings::memblock_phys_alloc_range(size, Arch::get().align, start, end) }
 }
 
 #[link_section = ".init.text"]
 fn reserve_low(size: u64) -> Result {
-    // SAFETY: an arch constant.
-    let low_max = unsafe { bindings::kexec_rust_crash_addr_low_max() };
-    let base = memblock_alloc(size, 0, low_max);
+    let base = memblock_alloc(size, 0, Arch::get().low_max);
     if base == 0 {
         pr_err!("cannot allocate crashkernel low memory (size:0x{size:x}).\n");
         return Err(ENOMEM);
@@ -259,13 +283,8 @@ fn reserve_low(size: u64) -> Result {
 /// (`reserve_crashkernel_generic`).
 #[link_section = ".init.text"]
 pub(crate) fn reserve_generic(size: u64, base: u64, low_size: u64, high: bool) {
-    // SAFETY: arch constants.
-    let (low_max, high_max) = unsafe {
-        (
-            bindings::kexec_rust_crash_addr_low_max(),
-            bindings::kexec_rust_crash_addr_high_max(),
-        )
-    };
+    let arch = Arch::get();
+    let (low_max, high_max) = (arch.low_max, arch.high_max);
     let fixed = base != 0;
     let mut low_size = low_size;
     let (mut start, mut end) = if fixed {
@@ -287,8 +306,7 @@ pub(crate) fn reserve_generic(size: u64, base: u64, low_size: u64, high: bool) {
         if !high && end == low_max {
             // Nothing below 4 GiB: go high, with a low part for DMA.
             (start, end) = (low_max, high_max);
-            // SAFETY: an arch constant.
-            low_size = unsafe { bindings::kexec_rust_crash_low_size_default() };
+            low_size = arch.low_size_default;
             continue;
         }
         if high && end == high_max && low_max != high_max {

@@ -18,7 +18,9 @@
 //! * control pages: [`crate::control::alloc_normal`] and
 //!   [`crate::control::crash_hole`].
 
-use super::page::{self, ImagePage, KernelBuffer, PageList, Pages, Source, PAGE_SHIFT, PAGE_SIZE};
+use super::page::{
+    self, ImagePage, KernelBuffer, Machine, PageList, Pages, Source, PAGE_SHIFT, PAGE_SIZE,
+};
 use super::reservation;
 use super::state::KexecLock;
 use crate::control;
@@ -55,16 +57,10 @@ impl SegmentTable {
 
 /// The machine's limits for a normal (`crash == false`) or crash image.
 pub(crate) fn limits(crash: bool, lock: &KexecLock) -> Limits {
-    // SAFETY: the helpers only read kernel state.
-    let (destination_limit, total_ram_pages) = unsafe {
-        (
-            bindings::kexec_rust_destination_limit(),
-            bindings::kexec_rust_totalram_pages(),
-        )
-    };
+    let m = Machine::get();
     Limits {
-        destination_limit: destination_limit as u64,
-        total_ram_pages: total_ram_pages as u64,
+        destination_limit: m.destination_limit,
+        total_ram_pages: m.total_ram_pages,
         crash_window: if crash {
             Some(reservation::window(lock))
         } else {
@@ -234,13 +230,8 @@ impl Kimage {
     }
 
     fn alloc_normal_control_pages(&mut self, order: u32) -> Result<ControlPages> {
-        // SAFETY: reads of constants.
-        let (gfp, limit) = unsafe {
-            (
-                bindings::kexec_rust_control_gfp(),
-                bindings::kexec_rust_control_limit(),
-            )
-        };
+        let m = Machine::get();
+        let (gfp, limit) = (m.control_gfp, m.control_limit);
         let table = self.segments();
         let mut held = KVec::<Pages>::new();
         let found = control::alloc_normal(
@@ -265,8 +256,7 @@ impl Kimage {
     fn alloc_crash_control_pages(&mut self, order: u32) -> Result<ControlPages> {
         let table = self.segments();
         let size = (PAGE_SIZE as u64) << order;
-        // SAFETY: a read of a constant.
-        let limit = unsafe { bindings::kexec_rust_crash_control_limit() } as u64;
+        let limit = Machine::get().crash_control_limit;
         // The reservation does not change while an image is being built.
         let window_end = reservation::window_unlocked().1;
         let start = control::crash_hole(
@@ -571,10 +561,12 @@ pub(crate) struct ImageBox {
 impl ImageBox {
     /// An empty image (`do_kimage_alloc_init`).
     pub(crate) fn new() -> Result<ImageBox> {
-        let b = KBox::<bindings::kimage>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
-        // SAFETY: the allocation is zeroed, and all-zero is a valid `struct
-        // kimage` (null pointers, zero counts, empty bitfields).
-        let raw = KBox::into_raw(unsafe { b.assume_init() });
+        // All-zero is a valid `struct kimage`: null pointers, zero counts,
+        // empty bitfields.
+        let raw = KBox::into_raw(KBox::<bindings::kimage>::init(
+            pin_init::init_zeroed(),
+            GFP_KERNEL,
+        )?);
         // SAFETY: `raw` is a fresh, exclusively owned structure; this
         // initialises what the invariants of `Kimage` need.
         unsafe {
@@ -675,13 +667,8 @@ impl ImageStore<'_> {
 
 impl PageStore for ImageStore<'_> {
     fn alloc(&mut self) -> Option<u64> {
-        // SAFETY: reads of constants.
-        let (gfp, limit) = unsafe {
-            (
-                bindings::kexec_rust_source_gfp(),
-                bindings::kexec_rust_source_limit(),
-            )
-        };
+        let m = Machine::get();
+        let (gfp, limit) = (m.source_gfp, m.source_limit);
         loop {
             let pages = Pages::alloc(gfp, 0)?;
             if (pages.phys() >> PAGE_SHIFT) > (limit as u64 >> PAGE_SHIFT) {

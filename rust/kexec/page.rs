@@ -34,6 +34,42 @@ pub(crate) const PAGE_SHIFT: u32 = bindings::PAGE_SHIFT;
 const _: () = assert!(crate::segment::PAGE_SIZE == PAGE_SIZE as u64);
 const _: () = assert!(crate::entry::ENTRIES_PER_PAGE * 8 == PAGE_SIZE);
 
+/// The machine's kexec limits and allocation flags (macros of asm/kexec.h).
+pub(crate) struct Machine {
+    /// `KEXEC_DESTINATION_MEMORY_LIMIT`: every segment ends below it.
+    pub(crate) destination_limit: u64,
+    /// `KEXEC_SOURCE_MEMORY_LIMIT`: the highest source page the stub reaches.
+    pub(crate) source_limit: u64,
+    /// `KEXEC_CONTROL_MEMORY_LIMIT`.
+    pub(crate) control_limit: u64,
+    /// `KEXEC_CRASH_CONTROL_MEMORY_LIMIT`.
+    pub(crate) crash_control_limit: u64,
+    /// `KEXEC_CONTROL_MEMORY_GFP`.
+    pub(crate) control_gfp: bindings::gfp_t,
+    /// The flags of source pages (`GFP_HIGHUSER`).
+    pub(crate) source_gfp: bindings::gfp_t,
+    /// `totalram_pages()` now.
+    pub(crate) total_ram_pages: u64,
+}
+
+impl Machine {
+    /// The values of the running kernel.
+    pub(crate) fn get() -> Self {
+        // SAFETY: the helpers read constants and a counter.
+        unsafe {
+            Machine {
+                destination_limit: bindings::kexec_rust_destination_limit() as u64,
+                source_limit: bindings::kexec_rust_source_limit() as u64,
+                control_limit: bindings::kexec_rust_control_limit() as u64,
+                crash_control_limit: bindings::kexec_rust_crash_control_limit() as u64,
+                control_gfp: bindings::kexec_rust_control_gfp(),
+                source_gfp: bindings::kexec_rust_source_gfp(),
+                total_ram_pages: bindings::kexec_rust_totalram_pages() as u64,
+            }
+        }
+    }
+}
+
 /// The physical address the new kernel sees for the kernel virtual address
 /// `va` of the direct map (`virt_to_boot_phys`). Arithmetic only.
 pub(crate) fn virt_to_boot_phys(va: usize) -> u64 {

@@ -235,8 +235,7 @@ const fn int_entry(
     mode: u16,
     handler: Option<Handler>,
 ) -> bindings::ctl_table {
-    // SAFETY: all-zero is a valid (empty) `ctl_table`.
-    let mut t: bindings::ctl_table = unsafe { core::mem::zeroed() };
+    let mut t: bindings::ctl_table = pin_init::zeroed();
     t.procname = name.as_ptr().cast();
     t.data = data.cast();
     t.maxlen = core::mem::size_of::<c_int>() as c_int;
@@ -245,12 +244,11 @@ const fn int_entry(
     t
 }
 
-/// `SYSCTL_ONE`: the kernel's constant 1 in `sysctl_vals` (index 1).
-const SYSCTL_ONE: *mut c_void = (&raw const bindings::sysctl_vals)
-    .cast::<c_int>()
-    .wrapping_add(1)
-    .cast_mut()
-    .cast();
+/// The bound of `kernel.kexec_load_disabled` (C's `SYSCTL_ONE`). A static of
+/// our own: a pointer computed at compile time into the extern
+/// `sysctl_vals[]`, which bindgen declares with length 0, loses its offset.
+static ONE: c_int = 1;
+const SYSCTL_ONE: *mut c_void = (&raw const ONE).cast_mut().cast();
 // `LOAD_DISABLED` is written by `proc_dointvec_minmax` as a plain int.
 const _: () = assert!(core::mem::size_of::<Atomic<i32>>() == core::mem::size_of::<c_int>());
 

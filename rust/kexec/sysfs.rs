@@ -181,8 +181,7 @@ unsafe impl<T> Sync for Registered<T> {}
 const N: usize = ATTRS.len();
 
 const fn kobj_attrs() -> [bindings::kobj_attribute; N] {
-    // SAFETY: all-zero is a valid (unnamed, empty) attribute.
-    let mut out: [bindings::kobj_attribute; N] = unsafe { core::mem::zeroed() };
+    let mut out: [bindings::kobj_attribute; N] = pin_init::zeroed();
     let mut i = 0;
     while i < N {
         let a = &ATTRS[i];
@@ -223,8 +222,7 @@ static ATTR_PTRS: Registered<[*mut bindings::attribute; N + 1]> =
     Registered(Opaque::new(attr_ptrs()));
 
 const fn group() -> bindings::attribute_group {
-    // SAFETY: all-zero is a valid, empty group.
-    let mut g: bindings::attribute_group = unsafe { core::mem::zeroed() };
+    let mut g: bindings::attribute_group = pin_init::zeroed();
     g.__bindgen_anon_2.attrs = Opaque::cast_into(&raw const ATTR_PTRS.0).cast();
     g
 }

@@ -68,8 +68,13 @@ class Run:
 
     def __init__(self, args, flavour, scenario, mem, extra="", timeout=240):
         self.flavour, self.scenario = flavour, scenario
-        bz = os.path.join(args.build, flavour, "arch/x86/boot/bzImage")
-        initrd = os.path.join(args.out, f"{flavour}.cpio.gz")
+        if flavour == "baseline":
+            # An earlier rust build kept aside (--baseline DIR: bzImage, initrd.cpio.gz).
+            bz = os.path.join(args.baseline, "bzImage")
+            initrd = os.path.join(args.baseline, "initrd.cpio.gz")
+        else:
+            bz = os.path.join(args.build, flavour, "arch/x86/boot/bzImage")
+            initrd = os.path.join(args.out, f"{flavour}.cpio.gz")
         append = f"console=ttyS0 panic=-1 krscenario={scenario} {extra}".strip()
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", "max",
                "-smp", "2", "-m", mem, "-kernel", bz, "-initrd", initrd, "-append", append,
@@ -339,6 +344,43 @@ def copy_series(args):
     print("\n".join(lines))
 
 
+def load_series(args):
+    """The kexec_load metrics alone: one bench-load boot per sample, the kernels
+    alternating (stock, rust, and with --baseline an earlier rust build)."""
+    kernels = list(FLAVOURS) + (["baseline"] if args.baseline else [])
+    sizes = (16, 64, 256)
+    samples = {k: {z: [] for z in sizes} for k in kernels}
+    for i in range(args.load_only):
+        for k in kernels:
+            r = Run(args, k, "bench-load", "2G", f"krreps={args.loads}")
+            if not r.ok("1"):
+                r.fail("bench-load did not finish")
+            for z in sizes:
+                _, mt = r.first(rf"^BENCH load_{z} .*median=([0-9.]+)")
+                if not mt:
+                    r.fail(f"no load_{z} result")
+                samples[k][z].append(float(mt.group(1)))
+            log(f"  boot {i + 1}/{args.load_only} {k}: " + ", ".join(f"load_{z}={samples[k][z][-1]:.1f}" for z in sizes))
+    info = machine_info(args)
+    lines = [f"kexec_load latency (ms), kernel + 16/64/256 MiB initrd, {args.loads} loads per boot (median), "
+             f"{args.load_only} boots per kernel alternating; {info['date']}, {info['host']}, {info['qemu']}"]
+    if args.baseline:
+        lines.append(f"baseline: {args.baseline} ({args.baseline_name})")
+    lines.append("kernel    " + "".join(f"load_{z:<5} " for z in sizes) + "(median of the boots)")
+    med = {k: {z: statistics.median(samples[k][z]) for z in sizes} for k in kernels}
+    for k in kernels:
+        lines.append(f"{k:9} " + "".join(f"{med[k][z]:10.1f} " for z in sizes))
+    for k in kernels[1:]:
+        lines.append(f"{k}/stock  " + "".join(f"{med[k][z] / med['stock'][z]:10.3f} " for z in sizes))
+    if args.baseline:
+        lines.append("rust/baseline " + "".join(f"{med['rust'][z] / med['baseline'][z]:8.3f}   " for z in sizes))
+    lines.append("samples: " + json.dumps({k: {z: [round(x, 1) for x in samples[k][z]] for z in sizes} for k in kernels}))
+    os.makedirs(args.results, exist_ok=True)
+    with open(os.path.join(args.results, args.load_file), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
@@ -356,8 +398,18 @@ def main():
     ap.add_argument("--copy-only", type=int, default=0, metavar="N",
                     help="only the relocate stub's copy: N boots per kernel, alternating; "
                          "prints each and a summary, writes results/bench/copy.txt")
+    ap.add_argument("--load-only", type=int, default=0, metavar="N",
+                    help="only the kexec_load metrics: N boots per kernel, alternating; "
+                         "writes results/bench/LOAD_FILE")
+    ap.add_argument("--baseline", default="", metavar="DIR",
+                    help="with --load-only, also an earlier rust build: DIR/bzImage and DIR/initrd.cpio.gz")
+    ap.add_argument("--baseline-name", default="earlier rust build")
+    ap.add_argument("--load-file", default="load.txt")
     args = ap.parse_args()
 
+    if args.load_only:
+        load_series(args)
+        return
     if args.copy_only:
         if args.copy_only < 2:
             ap.error("--copy-only needs at least 2 boots per kernel")
