@@ -61,7 +61,7 @@ def strip(src: str) -> str:
 def rust_counts(path: pathlib.Path, rel: str):
     code = strip(path.read_text())
     unsafe_blocks = len(re.findall(r"\bunsafe\s*\{", code))
-    static_mut = len(re.findall(r"\bstatic\s+mut\b", code))
+    static_mut = len(re.findall(r"(?<!')\bstatic\s+mut\b", code))
     externs = 0
     for m in re.finditer(r'extern\s+"\w*"\s*\{', code):
         depth, j = 1, m.end()
