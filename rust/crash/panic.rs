@@ -235,15 +235,19 @@ pub(crate) fn handle_hotplug_event(action: u32, cpu: u32) {
         return;
     }
     image.c_mut().hp_action = action as c_int;
-    // SAFETY: the arch rewrites the elfcorehdr of the image we hold; the
-    // reservation is made writable around it.
-    unsafe {
-        bindings::arch_kexec_unprotect_crashkres();
-        bindings::arch_crash_handle_hotplug_event(image.as_ptr(), core::ptr::null_mut());
-        bindings::arch_kexec_protect_crashkres();
+    // The arch hooks look the image up themselves: no borrow of it may be live
+    // across them.
+    // SAFETY: under the kexec lock; the reservation is made writable for the
+    // rewrite and protected again below.
+    unsafe { bindings::arch_kexec_unprotect_crashkres() };
+    if let Some(image) = kexec_crash_image.get(&mut lock) {
+        // SAFETY: the arch rewrites the elfcorehdr of the image we hold.
+        unsafe { bindings::arch_crash_handle_hotplug_event(image.as_ptr(), core::ptr::null_mut()) };
+        image.c_mut().hp_action = bindings::KEXEC_CRASH_HP_NONE as c_int;
+        image.c_mut().elfcorehdr_updated = true;
     }
-    image.c_mut().hp_action = bindings::KEXEC_CRASH_HP_NONE as c_int;
-    image.c_mut().elfcorehdr_updated = true;
+    // SAFETY: as above.
+    unsafe { bindings::arch_kexec_protect_crashkres() };
 }
 
 /// Allocates the note buffers, builds VMCOREINFO and registers the hotplug
