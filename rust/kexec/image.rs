@@ -361,7 +361,7 @@ impl Kimage {
             })?;
         let mut source = self.source(&seg);
         let list = self.list();
-        let mut store = ImageStore { image: self };
+        let mut store = ImageStore::new(self);
         let mut planner = Planner::resume(&mut store, segments, list);
         let r = planner.load_segment(idx, |_, page, offset| -> Result {
             let chunk = data_in_page(&seg, offset);
@@ -420,7 +420,7 @@ impl Kimage {
     /// Ends the entry list with `IND_DONE`.
     pub(crate) fn terminate(&mut self) {
         let mut list = self.list();
-        list.terminate(&mut ImageStore { image: self });
+        list.terminate(&mut ImageStore::new(self));
         self.save_list(&list);
     }
 
@@ -449,7 +449,7 @@ impl Kimage {
             .inspect_err(|_| pr_err!("kexec: no memory to map segment {}\n", idx))?;
         let list = self.list();
         let mut dest = 0u64;
-        list.walk(&ImageStore { image: self }, |e| {
+        list.walk(&ImageStore::new(self), |e| {
             if pages.len() == npages {
                 return;
             }
@@ -509,7 +509,7 @@ impl Kimage {
         self.dest_list().clear();
         self.unusable_list().clear();
         let mut list = self.list();
-        list.release(&mut ImageStore { image: self });
+        list.release(&mut ImageStore::new(self));
         self.save_list(&list);
         // SAFETY: the arch undoes what `machine_kexec_prepare` did to this image.
         unsafe { bindings::machine_kexec_cleanup(self.as_ptr()) };
@@ -654,6 +654,20 @@ impl Drop for ImageBox {
 /// it is a page of RAM this image owns.
 struct ImageStore<'a> {
     image: &'a mut Kimage,
+    /// Source pages: their flags and the highest address the stub reaches.
+    gfp: bindings::gfp_t,
+    limit: u64,
+}
+
+impl<'a> ImageStore<'a> {
+    fn new(image: &'a mut Kimage) -> Self {
+        let m = Machine::get();
+        ImageStore {
+            image,
+            gfp: m.source_gfp,
+            limit: m.source_limit,
+        }
+    }
 }
 
 impl ImageStore<'_> {
@@ -667,8 +681,7 @@ impl ImageStore<'_> {
 
 impl PageStore for ImageStore<'_> {
     fn alloc(&mut self) -> Option<u64> {
-        let m = Machine::get();
-        let (gfp, limit) = (m.source_gfp, m.source_limit);
+        let (gfp, limit) = (self.gfp, self.limit);
         loop {
             let pages = Pages::alloc(gfp, 0)?;
             if (pages.phys() >> PAGE_SHIFT) > (limit as u64 >> PAGE_SHIFT) {

@@ -101,11 +101,13 @@ fn phys_of(page: NonNull<bindings::page>) -> u64 {
 /// # Invariants
 ///
 /// `head` heads a block of `2^order` pages from `alloc_pages` that this value
-/// owns alone. Each page is marked reserved, the arch's post-allocation hook
-/// has run on the block, and the head's `page_private` holds `order`.
+/// owns alone, at physical address `phys`. Each page is marked reserved, the
+/// arch's post-allocation hook has run on the block, and the head's
+/// `page_private` holds `order`.
 pub(crate) struct Pages {
     head: NonNull<bindings::page>,
     order: u32,
+    phys: u64,
 }
 
 impl Pages {
@@ -139,12 +141,16 @@ impl Pages {
                 }
             }
         }
-        Some(Pages { head, order })
+        Some(Pages {
+            head,
+            order,
+            phys: phys_of(head),
+        })
     }
 
     /// The physical address of the first page.
     pub(crate) fn phys(&self) -> u64 {
-        phys_of(self.head)
+        self.phys
     }
 
     /// The head `struct page`, for the C fields that name a page
@@ -171,7 +177,7 @@ impl Pages {
         // SAFETY: by the requirements `head` heads a block from `Pages::alloc`,
         // which recorded its order in `page_private`.
         let order = unsafe { bindings::kexec_rust_page_order(head.as_ptr()) };
-        Pages { head, order }
+        Pages { head, order, phys }
     }
 }
 
@@ -335,10 +341,10 @@ impl Source {
 ///
 /// # Invariants
 ///
-/// `page` is the `struct page` of directly mapped RAM that the image owns and
-/// that nothing else reads or writes while this value exists.
+/// `phys` is the page-aligned address of directly mapped RAM that the image
+/// owns and that nothing else reads or writes while this value exists.
 pub(crate) struct ImagePage {
-    page: NonNull<bindings::page>,
+    phys: u64,
 }
 
 impl ImagePage {
@@ -351,9 +357,11 @@ impl ImagePage {
     /// caller has exclusive use of it while the value lives.
     pub(crate) unsafe fn at(phys: u64) -> Self {
         // INVARIANT: by the requirements.
-        ImagePage {
-            page: page_at(phys),
-        }
+        ImagePage { phys }
+    }
+
+    fn page(&self) -> NonNull<bindings::page> {
+        page_at(self.phys)
     }
 
     /// The page as 64-bit words, through the direct map (entry list pages are
@@ -361,8 +369,7 @@ impl ImagePage {
     pub(crate) fn words(&mut self) -> &mut [u64] {
         // SAFETY: the page is directly mapped RAM that only we use (invariant).
         unsafe {
-            let va = bindings::kexec_rust_page_address(self.page.as_ptr()).cast::<u64>();
-            core::slice::from_raw_parts_mut(va, PAGE_SIZE / 8)
+            core::slice::from_raw_parts_mut(boot_phys_to_virt(self.phys) as *mut u64, PAGE_SIZE / 8)
         }
     }
 
@@ -371,7 +378,7 @@ impl ImagePage {
         // SAFETY: the local mapping covers PAGE_SIZE bytes until
         // `kunmap_local`, and only we use the page (invariant).
         unsafe {
-            let va = bindings::kmap_local_page(self.page.as_ptr()).cast::<u8>();
+            let va = bindings::kmap_local_page(self.page().as_ptr()).cast::<u8>();
             let r = f(core::slice::from_raw_parts_mut(va, PAGE_SIZE));
             bindings::kunmap_local(va.cast());
             r
@@ -381,37 +388,29 @@ impl ImagePage {
     /// Copies the page `src` into this one.
     pub(crate) fn copy_from(&mut self, src: &ImagePage) {
         // SAFETY: both are pages of RAM that only we use (invariant).
-        unsafe { bindings::kexec_rust_copy_highpage(self.page.as_ptr(), src.page.as_ptr()) };
+        unsafe { bindings::kexec_rust_copy_highpage(self.page().as_ptr(), src.page().as_ptr()) };
     }
 
     /// Writes the page as a crash image's destination: through the arch's
     /// hooks around the write (the reservation may be encrypted memory), and
     /// with the instruction cache made coherent afterwards.
     pub(crate) fn write_crash<R>(&mut self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let va = boot_phys_to_virt(self.phys) as *mut c_void;
         // SAFETY: the page is in the crash reservation (invariant), directly
-        // mapped; the hooks bracket the write as the arch requires.
-        unsafe {
-            bindings::arch_kexec_post_alloc_pages(
-                bindings::kexec_rust_page_address(self.page.as_ptr()),
-                1,
-                0,
-            )
-        };
+        // mapped at `va`; the hooks bracket the write as the arch requires.
+        unsafe { bindings::arch_kexec_post_alloc_pages(va, 1, 0) };
         let r = self.with_bytes(f);
         // SAFETY: as above.
         unsafe {
-            bindings::kexec_rust_flush_icache_page(self.page.as_ptr());
-            bindings::arch_kexec_pre_free_pages(
-                bindings::kexec_rust_page_address(self.page.as_ptr()),
-                1,
-            );
+            bindings::kexec_rust_flush_icache_page(self.page().as_ptr());
+            bindings::arch_kexec_pre_free_pages(va, 1);
         }
         r
     }
 
     /// The `struct page`, for C that takes one; the page stays the image's.
     pub(crate) fn as_ptr(&self) -> *mut bindings::page {
-        self.page.as_ptr()
+        self.page().as_ptr()
     }
 }
 
