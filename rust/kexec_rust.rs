@@ -5,26 +5,26 @@
 //! This crate is linked into vmlinux when `CONFIG_KEXEC_RUST=y`, and replaces
 //! kernel/kexec.c and kernel/kexec_core.c: the kexec_load system call, the
 //! kimage (its pages, entry list and control pages), the kexec reboot, the
-//! kexec lock and images, the load sysctls and `/sys/kernel/kexec*`. With
-//! `CONFIG_KEXEC_RUST_CRASH` it also replaces kernel/crash_reserve.c,
+//! kexec lock and images, the load sysctls and `/sys/kernel/kexec*` (`kexec`).
+//! With `CONFIG_KEXEC_RUST_CRASH` it also replaces kernel/crash_reserve.c,
 //! kernel/crash_core.c and kernel/vmcore_info.c: `crashkernel=` and the
-//! reservation (`reserve`), the panic path, the CPU notes and the elfcorehdr
-//! (`crash`), and VMCOREINFO (`vmcoreinfo_data`). With
-//! `CONFIG_KEXEC_RUST_RELOCATE` it also replaces the x86_64 arch code,
-//! arch/x86/kernel/machine_kexec_64.c and relocate_kernel_64.S: `machine_kexec`
-//! (arch/x86/machine_kexec.rs of the overlay, a module of this crate) and the
-//! assembly stub next to it. kexec_file_load and /proc/vmcore are still C; they
-//! call into this crate through the C functions it provides. The boot banner
-//! names which parts are in Rust.
+//! reservation, the panic path, the CPU notes, the elfcorehdr and VMCOREINFO
+//! (`crash`). With `CONFIG_KEXEC_RUST_RELOCATE` it also replaces the x86_64
+//! arch code, arch/x86/kernel/machine_kexec_64.c and relocate_kernel_64.S:
+//! `machine_kexec` (arch/x86/machine_kexec.rs of the overlay, a module of this
+//! crate) and the assembly stub next to it. kexec_file_load and /proc/vmcore
+//! are still C; they call into this crate through the C functions it
+//! provides. The boot banner names which parts are in Rust.
 //!
 //! `segment`, `request`, `entry`, `control`, `crashkernel`, `elfcore`,
 //! `vmcoreinfo` and `purgatory` are pure logic, also built and tested on the
 //! host (tools/logic). The kernel-facing layer is in folders, one per part:
 //! `kexec/` and `crash/` here, `machine_kexec` in arch/x86/ of the overlay.
 //! Each has an `ffi` module, the functions C calls, which turn C pointers into
-//! owned Rust types at once; the owned types (`kexec::page::Pages`,
-//! `kexec::image::Kimage`, `crash::reserve::CrashResource`) state their
-//! invariants and hold the `unsafe` that touches C's structures.
+//! Rust types at once; the types at the edge (`kexec::page::Pages`,
+//! `kexec::image::Kimage` and its owner `ImageBox`,
+//! `crash::reserve::CrashResource`, ...) state their invariants and hold the
+//! `unsafe` that touches C's structures.
 
 use kernel::prelude::*;
 

@@ -73,11 +73,14 @@ done
 # Our helpers are built into the kernel's rust/helpers/helpers.o (hook patch 0006).
 helpers=$("llvm-nm$LLVM_SUFFIX" --defined-only "$BUILD_DIR/rust/rust/helpers/helpers.o" 2>/dev/null |
     grep -c ' rust_helper_kexec_rust_' || true)
+# ... and stay private to vmlinux: none of them in the kernel's helper exports.
+exports=$BUILD_DIR/rust/rust/exports_helpers_generated.h
+if [ -f "$exports" ]; then exported=$(grep -c 'rust_helper_kexec_rust_' "$exports" || true); else exported="no $exports"; fi
 if built_in rust kexec_rust/rust/kexec_rust.o && built_in rust kexec_rust/rust/kexec_glue.o &&
-    built_in rust kexec_rust/arch/x86/relocate_kernel.o && [ "$helpers" -gt 0 ]; then
-    record PASS "rust build: kexec_rust.o, kexec_glue.o and arch/x86/relocate_kernel.o linked into vmlinux, $helpers kexec_rust helpers in rust/helpers/helpers.o"
+    built_in rust kexec_rust/arch/x86/relocate_kernel.o && [ "$helpers" -gt 0 ] && [ "$exported" = 0 ]; then
+    record PASS "rust build: kexec_rust.o, kexec_glue.o and arch/x86/relocate_kernel.o linked into vmlinux, $helpers kexec_rust helpers in rust/helpers/helpers.o, none exported to modules"
 else
-    record FAIL "rust build: kexec_rust objects missing from built-in.a (or no kexec_rust helpers: $helpers)"
+    record FAIL "rust build: kexec_rust objects missing from built-in.a (or helpers: $helpers built, $exported exported to modules)"
 fi
 
 for s in "${scenarios[@]}"; do

@@ -104,14 +104,37 @@ fn alloc_table_page(image: &mut Kimage) -> Option<usize> {
 }
 
 /// The identity map under construction: the kernel's ident-mapping library
-/// state and the top-level table.
+/// state and the top-level table. The library allocates its tables from the
+/// image (through `ffi::alloc_table_page`), so the map borrows the image
+/// mutably for as long as it lives.
 struct IdentMap<'a> {
     info: bindings::x86_mapping_info,
     pgd: *mut bindings::pgd_t,
     _image: core::marker::PhantomData<&'a mut Kimage>,
 }
 
-impl IdentMap<'_> {
+impl<'a> IdentMap<'a> {
+    fn new(
+        image: &'a mut Kimage,
+        pgd: *mut bindings::pgd_t,
+        page_flag: c_ulong,
+        kernpg_flag: c_ulong,
+        direct_gbpages: bool,
+    ) -> Self {
+        IdentMap {
+            info: bindings::x86_mapping_info {
+                alloc_pgt_page: Some(ffi::alloc_table_page),
+                context: image.as_ptr().cast(),
+                page_flag,
+                kernpg_flag,
+                direct_gbpages,
+                ..Default::default()
+            },
+            pgd,
+            _image: core::marker::PhantomData,
+        }
+    }
+
     /// Identity-maps physical `[start, end)`.
     fn map(&mut self, start: u64, end: u64, what: &str) -> Result {
         // SAFETY: `pgd` is the image's table page; `info` allocates further
@@ -207,18 +230,13 @@ fn build_identity_map(image: &mut Kimage) -> Result {
     image.c_mut().arch.pgd = pgd;
     let segments = image.segments();
     let control_va = control_page_va(image);
-    let mut map = IdentMap {
-        info: bindings::x86_mapping_info {
-            alloc_pgt_page: Some(ffi::alloc_table_page),
-            context: image.as_ptr().cast(),
-            page_flag: page_flag | enc,
-            kernpg_flag: kernpg_flag | enc,
-            direct_gbpages,
-            ..Default::default()
-        },
+    let mut map = IdentMap::new(
+        image,
         pgd,
-        _image: core::marker::PhantomData,
-    };
+        page_flag | enc,
+        kernpg_flag | enc,
+        direct_gbpages,
+    );
 
     // All RAM the kernel maps: every source, destination and entry page.
     // SAFETY: the direct map's ranges are fixed after boot.

@@ -316,6 +316,7 @@ matches_c!(crash_prepare_headers: unsafe extern "C" fn(c_int, *mut *mut c_void, 
 pub(crate) extern "C" fn crash_check_hotplug_support() -> c_int {
     c_int::from(panic::check_hotplug_support())
 }
+matches_c!(crash_check_hotplug_support: unsafe extern "C" fn() -> c_int);
 
 unsafe extern "C" fn cpu_online(cpu: c_uint) -> c_int {
     panic::handle_hotplug_event(bindings::KEXEC_CRASH_HP_ADD_CPU, cpu);

@@ -202,12 +202,13 @@ pub(crate) fn check_hotplug_support() -> bool {
         .is_some_and(|image| image.c().hotplug_support() != 0)
 }
 
-/// The segment whose first bytes are an ELF header: the elfcorehdr.
+/// The segment whose first bytes are an ELF header: the elfcorehdr (the last
+/// such segment, as the C code picks).
 fn find_elfcorehdr(image: &Kimage) -> Option<usize> {
-    image.segments().as_slice().iter().position(|s| {
+    image.segments().as_slice().iter().rposition(|s| {
         // SAFETY: the segment lies in the crash reservation, which this loaded
         // image owns and which nothing writes while we hold the kexec lock.
-        unsafe { ImagePage::at(s.mem) }.with_bytes(|b| b.starts_with(b"\x7fELF"))
+        unsafe { ImagePage::at(s.mem) }.read(|b| b.starts_with(b"\x7fELF"))
     })
 }
 

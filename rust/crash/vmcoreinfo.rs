@@ -175,8 +175,8 @@ pub(crate) fn crash_save() {
 /// The physical address of the note (`paddr_vmcoreinfo_note`), which
 /// `/sys/kernel/vmcoreinfo` shows and the elfcorehdr points at.
 pub(crate) fn note_phys() -> u64 {
-    // SAFETY: address arithmetic on a direct-map allocation (or null, giving 0
-    // as C does).
+    // SAFETY: address arithmetic on a direct-map allocation (before `init`,
+    // on null, which gives what C's `__pa(NULL)` gives).
     unsafe { bindings::kexec_rust_virt_to_phys(vmcoreinfo_note.load(ordering::Relaxed).cast()) }
 }
 
@@ -226,7 +226,7 @@ const fn page_type_value(t: bindings::pagetype) -> i64 {
 }
 
 /// Values that C has only as macros or behind functions, read once.
-struct Machine {
+struct Values {
     release: &'static core::ffi::CStr,
     build_id: &'static [u8],
     uts_name_offset: c_ulong,
@@ -239,13 +239,13 @@ struct Machine {
     mem_section: *mut *mut bindings::mem_section,
 }
 
-impl Machine {
+impl Values {
     fn read() -> Self {
         // SAFETY: the helpers read constants and addresses of kernel symbols;
         // the release string is a C string in `init_uts_ns` and the build ID a
         // byte array, both fixed after boot.
         unsafe {
-            Machine {
+            Values {
                 release: core::ffi::CStr::from_ptr(bindings::kexec_rust_os_release().cast()),
                 build_id: &*(&raw const bindings::vmlinux_build_id),
                 uts_name_offset: bindings::kexec_rust_uts_namespace_name_offset(),
@@ -265,7 +265,7 @@ impl Machine {
 /// buffer's and the arch's come from their own C code).
 fn write_lines() {
     use bindings as b;
-    let m = Machine::read();
+    let m = Values::read();
     {
         let release = m.release;
         let mut l = Line::new();

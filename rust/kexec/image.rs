@@ -19,7 +19,7 @@
 //!   [`crate::control::crash_hole`].
 
 use super::page::{
-    self, ImagePage, KernelBuffer, Machine, PageList, Pages, Source, PAGE_SHIFT, PAGE_SIZE,
+    self, ImagePage, KernelBuffer, KexecLimits, PageList, Pages, Source, PAGE_SHIFT, PAGE_SIZE,
 };
 use super::reservation;
 use super::state::KexecLock;
@@ -57,7 +57,7 @@ impl SegmentTable {
 
 /// The machine's limits for a normal (`crash == false`) or crash image.
 pub(crate) fn limits(crash: bool, lock: &KexecLock) -> Limits {
-    let m = Machine::get();
+    let m = KexecLimits::get();
     Limits {
         destination_limit: m.destination_limit,
         total_ram_pages: m.total_ram_pages,
@@ -78,7 +78,13 @@ pub(crate) fn limits(crash: bool, lock: &KexecLock) -> Limits {
 /// blocks from [`Pages::alloc`]; its entry list (`head`, `entry`,
 /// `last_entry`) was built by this module; `segment_cma[i]`, when set, is a
 /// CMA block of `segment[i].memsz` bytes that the image owns. Whoever holds a
-/// `&mut Kimage` has the image to itself.
+/// `&mut Kimage` has the image to itself, with one exception: C that it calls
+/// with [`Kimage::as_ptr`] may call back into us with that pointer (the arch's
+/// `machine_kexec_cleanup`, the ident-mapping library's page allocator), and
+/// the callback then uses the image while the caller waits. The type is
+/// `!Unpin` (through `Opaque`), so such a `&mut` is not assumed unaliased;
+/// callers keep no reference into the C fields (from [`Kimage::c`]) across
+/// such a call.
 #[repr(transparent)]
 pub(crate) struct Kimage(Opaque<bindings::kimage>);
 
@@ -230,21 +236,24 @@ impl Kimage {
     }
 
     fn alloc_normal_control_pages(&mut self, order: u32) -> Result<ControlPages> {
-        let m = Machine::get();
+        let m = KexecLimits::get();
         let (gfp, limit) = (m.control_gfp, m.control_limit);
         let table = self.segments();
-        let mut held = KVec::<Pages>::new();
-        let found = control::alloc_normal(
-            table.as_slice(),
-            (PAGE_SIZE as u64) << order,
-            limit as u64,
-            || Pages::alloc(gfp, order).ok_or(ENOMEM),
-            |p| p.phys(),
-            |p| held.push(p, GFP_KERNEL).map_err(|_| ENOMEM),
-        );
-        // The blocks that did not fit go back to the allocator now.
-        drop(held);
-        let pages = found?;
+        // The blocks that do not fit are held on a local list, as in C (no
+        // allocation), and go back to the allocator when it ends.
+        let pages = page::with_local_list(|held| {
+            control::alloc_normal(
+                table.as_slice(),
+                (PAGE_SIZE as u64) << order,
+                limit,
+                || Pages::alloc(gfp, order).ok_or(ENOMEM),
+                |p| p.phys(),
+                |p| {
+                    held.push(p);
+                    Ok(())
+                },
+            )
+        })?;
         let control = ControlPages {
             phys: pages.phys(),
             page: NonNull::new(pages.as_ptr()).ok_or(ENOMEM)?,
@@ -256,7 +265,7 @@ impl Kimage {
     fn alloc_crash_control_pages(&mut self, order: u32) -> Result<ControlPages> {
         let table = self.segments();
         let size = (PAGE_SIZE as u64) << order;
-        let limit = Machine::get().crash_control_limit;
+        let limit = KexecLimits::get().crash_control_limit;
         // The reservation does not change while an image is being built.
         let window_end = reservation::window_unlocked().1;
         let start = control::crash_hole(
@@ -268,7 +277,10 @@ impl Kimage {
         )
         .ok_or(ENOMEM)?;
         self.c_mut().control_page = (start + size) as c_ulong;
-        let page = NonNull::new(page::prepare_crash_block(start, order)).ok_or(ENOMEM)?;
+        // SAFETY: `crash_hole` found the block inside the reservation, clear of
+        // every segment and below the cursor's earlier blocks.
+        let page =
+            NonNull::new(unsafe { page::prepare_crash_block(start, order) }).ok_or(ENOMEM)?;
         Ok(ControlPages { phys: start, page })
     }
 
@@ -310,7 +322,7 @@ impl Kimage {
         img.last_entry = last;
     }
 
-    /// Where segment `idx`'s bytes come from.
+    /// Where `seg`'s bytes come from.
     fn source(&self, seg: &Segment) -> Source {
         if self.is_file_mode() {
             // SAFETY: kexec_file_load's loaders give each segment a kernel
@@ -484,8 +496,8 @@ impl Kimage {
         Ok(va)
     }
 
-    /// Frees every page on the control list (kexec_file.c's error path).
-    pub(crate) fn free_control_pages(&mut self) {
+    /// Frees every page on the control list.
+    fn free_control_pages(&mut self) {
         self.control_list().clear();
     }
 
@@ -661,7 +673,7 @@ struct ImageStore<'a> {
 
 impl<'a> ImageStore<'a> {
     fn new(image: &'a mut Kimage) -> Self {
-        let m = Machine::get();
+        let m = KexecLimits::get();
         ImageStore {
             image,
             gfp: m.source_gfp,

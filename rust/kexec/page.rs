@@ -16,9 +16,9 @@
 //! * [`ImagePage`]: the bytes of one page an image may write, found by its
 //!   physical address (the entry list names pages only by address).
 //!
-//! With the kimage accessor in image.rs, this file is the only place that
-//! touches `struct page`: the logic above it handles owned values and physical
-//! addresses.
+//! The logic above this file handles owned values and physical addresses; the
+//! few `struct page` pointers it still names are the ones C keeps in `struct
+//! kimage` (`control_code_page`, `swap_page`, `segment_cma`).
 
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -35,7 +35,7 @@ const _: () = assert!(crate::segment::PAGE_SIZE == PAGE_SIZE as u64);
 const _: () = assert!(crate::entry::ENTRIES_PER_PAGE * 8 == PAGE_SIZE);
 
 /// The machine's kexec limits and allocation flags (macros of asm/kexec.h).
-pub(crate) struct Machine {
+pub(crate) struct KexecLimits {
     /// `KEXEC_DESTINATION_MEMORY_LIMIT`: every segment ends below it.
     pub(crate) destination_limit: u64,
     /// `KEXEC_SOURCE_MEMORY_LIMIT`: the highest source page the stub reaches.
@@ -52,12 +52,12 @@ pub(crate) struct Machine {
     pub(crate) total_ram_pages: u64,
 }
 
-impl Machine {
+impl KexecLimits {
     /// The values of the running kernel.
     pub(crate) fn get() -> Self {
         // SAFETY: the helpers read constants and a counter.
         unsafe {
-            Machine {
+            KexecLimits {
                 destination_limit: bindings::kexec_rust_destination_limit() as u64,
                 source_limit: bindings::kexec_rust_source_limit() as u64,
                 control_limit: bindings::kexec_rust_control_limit() as u64,
@@ -83,12 +83,11 @@ pub(crate) fn boot_phys_to_virt(phys: u64) -> usize {
     unsafe { bindings::kexec_rust_boot_phys_to_virt(phys as c_ulong) as usize }
 }
 
-/// The `struct page` of physical `phys`; arithmetic on the memory map.
-fn page_at(phys: u64) -> NonNull<bindings::page> {
-    // SAFETY: `boot_pfn_to_page` is arithmetic on the memory map; the callers
-    // only pass addresses of RAM, whose pages exist.
-    let page = unsafe { bindings::kexec_rust_boot_pfn_to_page((phys >> PAGE_SHIFT) as c_ulong) };
-    NonNull::new(page).unwrap_or(NonNull::dangling())
+/// The `struct page` of physical `phys`; arithmetic on the memory map, valid
+/// for an address of RAM.
+fn page_at(phys: u64) -> *mut bindings::page {
+    // SAFETY: `boot_pfn_to_page` is arithmetic on the memory map.
+    unsafe { bindings::kexec_rust_boot_pfn_to_page((phys >> PAGE_SHIFT) as c_ulong) }
 }
 
 fn phys_of(page: NonNull<bindings::page>) -> u64 {
@@ -173,7 +172,9 @@ impl Pages {
     ///
     /// `phys` came from [`Pages::into_phys`] and nothing else owns the pages now.
     pub(crate) unsafe fn from_phys(phys: u64) -> Pages {
-        let head = page_at(phys);
+        // SAFETY: by the requirements `phys` is RAM with a `struct page`, which
+        // is never at address 0.
+        let head = unsafe { NonNull::new_unchecked(page_at(phys)) };
         // SAFETY: by the requirements `head` heads a block from `Pages::alloc`,
         // which recorded its order in `page_private`.
         let order = unsafe { bindings::kexec_rust_page_order(head.as_ptr()) };
@@ -221,7 +222,8 @@ impl<'a> PageList<'a> {
     pub(crate) unsafe fn new(head: *mut bindings::list_head) -> Self {
         // INVARIANT: by the requirements.
         PageList {
-            head: NonNull::new(head).unwrap_or(NonNull::dangling()),
+            // SAFETY: an initialised list head is not null (requirements).
+            head: unsafe { NonNull::new_unchecked(head) },
             _image: PhantomData,
         }
     }
@@ -258,7 +260,6 @@ impl<'a> PageList<'a> {
         let target = page_at(phys);
         // SAFETY: a constant offset; `want` is only compared, never dereferenced.
         let want = target
-            .as_ptr()
             .cast::<u8>()
             .wrapping_add(unsafe { bindings::kexec_rust_page_lru_offset() } as usize);
         let head = self.head.as_ptr();
@@ -268,7 +269,7 @@ impl<'a> PageList<'a> {
             if node.cast::<u8>() == want {
                 // SAFETY: `target` is on the list, which owned its block.
                 unsafe {
-                    bindings::kexec_rust_page_list_del(target.as_ptr());
+                    bindings::kexec_rust_page_list_del(target);
                     return Some(Pages::from_phys(phys));
                 }
             }
@@ -360,7 +361,7 @@ impl ImagePage {
         ImagePage { phys }
     }
 
-    fn page(&self) -> NonNull<bindings::page> {
+    fn page(&self) -> *mut bindings::page {
         page_at(self.phys)
     }
 
@@ -378,8 +379,21 @@ impl ImagePage {
         // SAFETY: the local mapping covers PAGE_SIZE bytes until
         // `kunmap_local`, and only we use the page (invariant).
         unsafe {
-            let va = bindings::kmap_local_page(self.page().as_ptr()).cast::<u8>();
+            let va = bindings::kmap_local_page(self.page()).cast::<u8>();
             let r = f(core::slice::from_raw_parts_mut(va, PAGE_SIZE));
+            bindings::kunmap_local(va.cast());
+            r
+        }
+    }
+
+    /// Runs `f` on the page's bytes, read-only (the page may be mapped
+    /// read-only, as a loaded crash image's are).
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        // SAFETY: the local mapping covers PAGE_SIZE bytes until
+        // `kunmap_local`, and nothing writes the page meanwhile (invariant).
+        unsafe {
+            let va = bindings::kmap_local_page(self.page()).cast::<u8>();
+            let r = f(core::slice::from_raw_parts(va, PAGE_SIZE));
             bindings::kunmap_local(va.cast());
             r
         }
@@ -388,7 +402,7 @@ impl ImagePage {
     /// Copies the page `src` into this one.
     pub(crate) fn copy_from(&mut self, src: &ImagePage) {
         // SAFETY: both are pages of RAM that only we use (invariant).
-        unsafe { bindings::kexec_rust_copy_highpage(self.page().as_ptr(), src.page().as_ptr()) };
+        unsafe { bindings::kexec_rust_copy_highpage(self.page(), src.page()) };
     }
 
     /// Writes the page as a crash image's destination: through the arch's
@@ -402,7 +416,7 @@ impl ImagePage {
         let r = self.with_bytes(f);
         // SAFETY: as above.
         unsafe {
-            bindings::kexec_rust_flush_icache_page(self.page().as_ptr());
+            bindings::kexec_rust_flush_icache_page(self.page());
             bindings::arch_kexec_pre_free_pages(va, 1);
         }
         r
@@ -410,24 +424,40 @@ impl ImagePage {
 
     /// The `struct page`, for C that takes one; the page stays the image's.
     pub(crate) fn as_ptr(&self) -> *mut bindings::page {
-        self.page().as_ptr()
+        self.page()
     }
 }
 
-/// A block of pages a crash image carved out of the reservation: not owned
-/// (the reservation is not freed), made usable for the copy by the arch hook.
-pub(crate) fn prepare_crash_block(phys: u64, order: u32) -> *mut bindings::page {
-    let page = page_at(phys);
-    // SAFETY: the block lies in the crash reservation, which the image uses
-    // while it is loaded; the hook makes it usable (decrypted) for the copy.
-    unsafe {
-        bindings::arch_kexec_post_alloc_pages(
-            bindings::kexec_rust_page_address(page.as_ptr()),
-            1 << order,
-            0,
-        )
+/// A block of pages a crash image carved out of the reservation, made usable
+/// for the copy by the arch hook (decrypted under SME); not owned: the
+/// reservation is not freed.
+///
+/// # Safety
+///
+/// `[phys, phys + 2^order pages)` lies in the crash kernel reservation and is
+/// used by no other part of the image.
+pub(crate) unsafe fn prepare_crash_block(phys: u64, order: u32) -> *mut bindings::page {
+    let va = boot_phys_to_virt(phys) as *mut c_void;
+    // SAFETY: by the requirements the block is reservation memory, directly
+    // mapped at `va`, that only this image uses.
+    unsafe { bindings::arch_kexec_post_alloc_pages(va, 1 << order, 0) };
+    page_at(phys)
+}
+
+/// A page list on the stack for the length of `f`, freed (with every block
+/// still on it) when `f` returns: where blocks are held without allocating.
+pub(crate) fn with_local_list<R>(f: impl FnOnce(&mut PageList<'_>) -> R) -> R {
+    let mut head = bindings::list_head {
+        next: core::ptr::null_mut(),
+        prev: core::ptr::null_mut(),
     };
-    page.as_ptr()
+    // SAFETY: `head` is a local that stays in place until this function returns.
+    unsafe { bindings::INIT_LIST_HEAD(&mut head) };
+    // SAFETY: an initialised, empty list that only this function uses.
+    let mut list = unsafe { PageList::new(&raw mut head) };
+    let r = f(&mut list);
+    list.clear();
+    r
 }
 
 /// Lets the task be preempted between pages of a long load.

@@ -5,8 +5,10 @@
 //!
 //! The resources are defined by crash/reserve.rs (or by C's
 //! kernel/crash_reserve.c when `KEXEC_RUST_CRASH` is off); both set them at
-//! early boot and change them afterwards only under the kexec lock, so the
-//! accessors take the lock's guard.
+//! early boot and change them afterwards only under the kexec lock. [`window`]
+//! takes the lock's guard; the `_unlocked` reads are for code that C calls
+//! with the lock held on its behalf, and for the low part, which only boot
+//! and the shrink under the lock change.
 
 use super::state::KexecLock;
 use kernel::bindings;

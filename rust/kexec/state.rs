@@ -201,13 +201,12 @@ fn set_limit(limit: &Atomic<i32>, val: i32) -> Result {
     }
 }
 
-/// What the proc handler of a load-limit sysctl does (`ffi::sysctl_limit`):
-/// the limit whose entry has `data`, and for a write the new value.
+/// The load limit whose sysctl entry has `data` (for `ffi::sysctl_limit`).
 pub(crate) fn limit_of(data: usize) -> &'static Atomic<i32> {
     limit(data == LIMIT_PANIC.as_ptr() as usize)
 }
 
-/// Sets a load limit from a sysctl write.
+/// Sets a load limit from a sysctl write: only down, never below 0.
 pub(crate) fn write_limit(limit: &Atomic<i32>, val: i32) -> Result {
     set_limit(limit, val)
 }

@@ -174,9 +174,14 @@ pub(crate) fn store(addr: usize, input: &CStr) -> Result {
 #[repr(transparent)]
 struct Registered<T>(Opaque<T>);
 
-// SAFETY: Rust never writes the value after it is built; sysfs reads it (and
-// its lockdep bookkeeping may write inside it, under sysfs's own locks).
-unsafe impl<T> Sync for Registered<T> {}
+// SAFETY: Rust never writes the values after they are built; sysfs reads
+// them (and its lockdep bookkeeping may write inside them, under sysfs's own
+// locks).
+unsafe impl Sync for Registered<[bindings::kobj_attribute; N]> {}
+// SAFETY: as above.
+unsafe impl Sync for Registered<[*mut bindings::attribute; N + 1]> {}
+// SAFETY: as above.
+unsafe impl Sync for Registered<bindings::attribute_group> {}
 
 const N: usize = ATTRS.len();
 
