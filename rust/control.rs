@@ -8,8 +8,8 @@
 //!
 //! A normal image takes them from the page allocator and holds back every block
 //! that lands on a destination or above the control limit until one fits
-//! ([`alloc_normal`]: the kernel's allocator, and the one the host relocation
-//! tests run on their hostile allocators). A crash image cannot allocate:
+//! ([`alloc_normal`]: the kernel's allocator, which the host relocation tests
+//! also run, on their hostile allocators). A crash image cannot allocate:
 //! everything it uses must already sit in the crash kernel reservation, so its
 //! control pages are carved out of the holes that the segments leave there,
 //! walking upwards from a cursor ([`crash_hole`]).

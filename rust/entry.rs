@@ -364,23 +364,6 @@ impl<'a, S: PageStore> Planner<'a, S> {
         self.list
     }
 
-    /// Allocates a control page below `limit` and outside every destination
-    /// range, with the kernel's allocator ([`crate::control::alloc_normal`]);
-    /// pages that do not fit are set aside until [`Planner::finish`].
-    pub fn alloc_control_page(&mut self, limit: u64) -> Result<u64, OutOfMemory> {
-        let store = &mut *self.store;
-        let segs = self.segments.as_slice();
-        let store = core::cell::RefCell::new(store);
-        crate::control::alloc_normal(
-            segs,
-            PAGE_SIZE,
-            limit,
-            || store.borrow_mut().alloc().ok_or(OutOfMemory),
-            |p| *p,
-            |p| store.borrow_mut().set_aside(p),
-        )
-    }
-
     /// The slot of entry number `n` (chaining slots not counted).
     fn slot_of(&self, n: u64) -> Slot {
         let per_page = (ENTRIES_PER_PAGE - 1) as u64;

@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import re
 import statistics
 import subprocess
@@ -361,19 +362,38 @@ def load_series(args):
                     r.fail(f"no load_{z} result")
                 samples[k][z].append(float(mt.group(1)))
             log(f"  boot {i + 1}/{args.load_only} {k}: " + ", ".join(f"load_{z}={samples[k][z][-1]:.1f}" for z in sizes))
-    info = machine_info(args)
+    load_report(args, samples, machine_info(args), args.load_only)
+
+
+def ratio_ci(a, b, reps=10000, seed=1):
+    """95% bootstrap interval of median(a) / median(b), resampling each side."""
+    rng = random.Random(seed)
+    r = sorted(statistics.median(rng.choices(a, k=len(a))) / statistics.median(rng.choices(b, k=len(b)))
+               for _ in range(reps))
+    return r[int(0.025 * reps)], r[int(0.975 * reps)]
+
+
+def load_report(args, samples, info, boots):
+    """Writes and prints the --load-only table from the samples."""
+    kernels = list(samples)
+    sizes = [int(z) for z in samples["stock"]]
+    samples = {k: {int(z): v for z, v in samples[k].items()} for k in kernels}
     lines = [f"kexec_load latency (ms), kernel + 16/64/256 MiB initrd, {args.loads} loads per boot (median), "
-             f"{args.load_only} boots per kernel alternating; {info['date']}, {info['host']}, {info['qemu']}"]
-    if args.baseline:
+             f"{boots} boots per kernel alternating; {info['date']}, {info['host']}, {info['qemu']}"]
+    if "baseline" in samples:
         lines.append(f"baseline: {args.baseline} ({args.baseline_name})")
     lines.append("kernel    " + "".join(f"load_{z:<5} " for z in sizes) + "(median of the boots)")
     med = {k: {z: statistics.median(samples[k][z]) for z in sizes} for k in kernels}
     for k in kernels:
         lines.append(f"{k:9} " + "".join(f"{med[k][z]:10.1f} " for z in sizes))
-    for k in kernels[1:]:
-        lines.append(f"{k}/stock  " + "".join(f"{med[k][z] / med['stock'][z]:10.3f} " for z in sizes))
-    if args.baseline:
-        lines.append("rust/baseline " + "".join(f"{med['rust'][z] / med['baseline'][z]:8.3f}   " for z in sizes))
+    pairs = [(k, "stock") for k in kernels[1:]] + ([("rust", "baseline")] if "baseline" in samples else [])
+    for a, b in pairs:
+        cells = []
+        for z in sizes:
+            lo, hi = ratio_ci(samples[a][z], samples[b][z])
+            cells.append(f"{med[a][z] / med[b][z]:.3f} [{lo:.3f}, {hi:.3f}]")
+        lines.append(f"{a}/{b}: " + "  ".join(cells))
+    lines.append("(ratio of the medians [95% bootstrap interval, 10000 resamples of each kernel's boots])")
     lines.append("samples: " + json.dumps({k: {z: [round(x, 1) for x in samples[k][z]] for z in sizes} for k in kernels}))
     os.makedirs(args.results, exist_ok=True)
     with open(os.path.join(args.results, args.load_file), "w") as f:
@@ -405,7 +425,20 @@ def main():
                     help="with --load-only, also an earlier rust build: DIR/bzImage and DIR/initrd.cpio.gz")
     ap.add_argument("--baseline-name", default="earlier rust build")
     ap.add_argument("--load-file", default="load.txt")
+    ap.add_argument("--load-reanalyse", default="", metavar="FILE",
+                    help="rewrite a --load-only report from the samples line of FILE (no boots)")
     args = ap.parse_args()
+
+    if args.load_reanalyse:
+        with open(args.load_reanalyse) as f:
+            text = f.read().splitlines()
+        samples = json.loads(next(l for l in text if l.startswith("samples: "))[len("samples: "):])
+        head = text[0]
+        info = {"date": head.split("; ")[1].split(", ")[0], "host": ", ".join(head.split("; ")[1].split(", ")[1:-2]),
+                "qemu": ", ".join(head.split("; ")[1].split(", ")[-2:])}
+        boots = len(samples["stock"]["16"])
+        load_report(args, samples, info, boots)
+        return
 
     if args.load_only:
         load_series(args)

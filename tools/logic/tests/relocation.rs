@@ -13,6 +13,7 @@
 //! process), so the assembly follows the entries as pointers, as it does on the
 //! identity map. Both must leave every byte of memory the same.
 
+use kexec_logic::control;
 use kexec_logic::entry::{self, OutOfMemory, PageStore, Planner, ENTRIES_PER_PAGE, IND_DONE, IND_SOURCE};
 use kexec_logic::segment::{validate, Limits, Segment, PAGE_SIZE};
 use std::collections::{BTreeMap, BTreeSet};
@@ -197,6 +198,23 @@ struct Outcome {
 }
 
 /// Plans, replays and checks one image; panics with the seed on any violation.
+/// A control page for the image being planned, found by the kernel's own
+/// allocator (`control::alloc_normal`, which `Kimage::alloc_control_pages`
+/// calls): pages that do not fit are set aside in the store until the planner
+/// finishes, where the kernel frees them at once; either way they are held
+/// while the search runs.
+fn alloc_control(planner: &mut Planner<'_, Machine>, segs: &[Segment]) -> Result<u64, OutOfMemory> {
+    let store = std::cell::RefCell::new(planner.store());
+    control::alloc_normal(
+        segs,
+        PAGE_SIZE,
+        u64::MAX,
+        || store.borrow_mut().alloc().ok_or(OutOfMemory),
+        |p| *p,
+        |p| store.borrow_mut().set_aside(p),
+    )
+}
+
 fn run_case(seed: u64, order: Order, pages: u64, control_first: bool) -> Outcome {
     run_case_loading(seed, order, pages, control_first, false)
 }
@@ -221,7 +239,7 @@ fn run_case_loading(seed: u64, order: Order, pages: u64, control_first: bool, re
     // allocate it last so that the segments meet the hostile allocator head-on.
     let mut control = None;
     if control_first {
-        control = Some(planner.alloc_control_page(u64::MAX).expect("control page"));
+        control = Some(alloc_control(&mut planner, &segs).expect("control page"));
     }
     let mut load_order: Vec<usize> = (0..segs.len()).collect();
     if reverse {
@@ -240,7 +258,7 @@ fn run_case_loading(seed: u64, order: Order, pages: u64, control_first: bool, re
             .unwrap_or_else(|_| panic!("seed {seed}: out of memory"));
     }
     if !control_first {
-        control = Some(planner.alloc_control_page(u64::MAX).expect("control page"));
+        control = Some(alloc_control(&mut planner, &segs).expect("control page"));
     }
     let control = control.unwrap();
     assert!(!dests.contains(&control), "seed {seed}: control page {control:#x} is a destination");
