@@ -8,7 +8,7 @@
 //! bindings, so they spell the values out; a kernel whose headers disagree
 //! does not build.
 
-use crate::{crashkernel, elfcore, entry, purgatory, request, segment, vmcoreinfo};
+use crate::{corehdr, crashkernel, elfcore, entry, purgatory, request, segment, vmcoreinfo};
 use core::mem::size_of;
 use kernel::bindings as b;
 
@@ -21,6 +21,7 @@ macro_rules! same {
 // Pages and errnos.
 same! {
     segment::PAGE_SIZE => b::PAGE_SIZE,
+    corehdr::PAGE_SIZE => b::PAGE_SIZE,
     segment::EINVAL => b::EINVAL,
     segment::EADDRNOTAVAIL => b::EADDRNOTAVAIL,
     crashkernel::EINVAL => b::EINVAL,

@@ -179,17 +179,82 @@ fn put64(b: &mut [u8], off: usize, v: u64) {
     b[off..off + 8].copy_from_slice(&v.to_le_bytes());
 }
 
-/// One program header: type, flags, offset (= physical address in an
-/// elfcorehdr), vaddr, paddr, size.
+/// A program header (`Elf64_Phdr`), as the crashed kernel writes it here and
+/// the capture kernel reads it back (crate::corehdr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Phdr {
+    /// `p_type`.
+    pub ty: u32,
+    /// `p_flags`.
+    pub flags: u32,
+    /// `p_offset`: in an elfcorehdr, the physical address of the data.
+    pub offset: u64,
+    /// `p_vaddr`.
+    pub vaddr: u64,
+    /// `p_paddr`.
+    pub paddr: u64,
+    /// `p_filesz`.
+    pub filesz: u64,
+    /// `p_memsz`.
+    pub memsz: u64,
+    /// `p_align`.
+    pub align: u64,
+}
+
+fn get32(b: &[u8], off: usize) -> u32 {
+    let mut v = [0u8; 4];
+    v.copy_from_slice(&b[off..off + 4]);
+    u32::from_le_bytes(v)
+}
+fn get64(b: &[u8], off: usize) -> u64 {
+    let mut v = [0u8; 8];
+    v.copy_from_slice(&b[off..off + 8]);
+    u64::from_le_bytes(v)
+}
+
+impl Phdr {
+    /// The header at `b[off..off + PHDR_SIZE]`, or `None` past the end.
+    pub fn read(b: &[u8], off: usize) -> Option<Phdr> {
+        let b = b.get(off..off.checked_add(PHDR_SIZE)?)?;
+        Some(Phdr {
+            ty: get32(b, 0),
+            flags: get32(b, 4),
+            offset: get64(b, 8),
+            vaddr: get64(b, 16),
+            paddr: get64(b, 24),
+            filesz: get64(b, 32),
+            memsz: get64(b, 40),
+            align: get64(b, 48),
+        })
+    }
+
+    /// Writes the header at `b[off..off + PHDR_SIZE]` (which must be in bounds).
+    pub fn write(&self, b: &mut [u8], off: usize) {
+        put32(b, off, self.ty);
+        put32(b, off + 4, self.flags);
+        put64(b, off + 8, self.offset);
+        put64(b, off + 16, self.vaddr);
+        put64(b, off + 24, self.paddr);
+        put64(b, off + 32, self.filesz);
+        put64(b, off + 40, self.memsz);
+        put64(b, off + 48, self.align);
+    }
+}
+
+/// One program header of an elfcorehdr: type, flags, vaddr, and the physical
+/// address (in both `p_offset` and `p_paddr`) and size of the data.
 fn put_phdr(b: &mut [u8], off: usize, ty: u32, flags: u32, vaddr: u64, paddr: u64, size: u64) {
-    put32(b, off, ty);
-    put32(b, off + 4, flags);
-    put64(b, off + 8, paddr);
-    put64(b, off + 16, vaddr);
-    put64(b, off + 24, paddr);
-    put64(b, off + 32, size);
-    put64(b, off + 40, size);
-    put64(b, off + 48, 0);
+    Phdr {
+        ty,
+        flags,
+        offset: paddr,
+        vaddr,
+        paddr,
+        filesz: size,
+        memsz: size,
+        align: 0,
+    }
+    .write(b, off);
 }
 
 /// Writes the core header of `layout` into `buf`, which must hold at least

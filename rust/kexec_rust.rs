@@ -17,7 +17,7 @@
 //! provides. The boot banner names which parts are in Rust.
 //!
 //! `segment`, `request`, `entry`, `control`, `crashkernel`, `elfcore`,
-//! `vmcoreinfo` and `purgatory` are pure logic, also built and tested on the
+//! `corehdr`, `vmcoreinfo` and `purgatory` are pure logic, also built and tested on the
 //! host (tools/logic). The kernel-facing layer is in folders, one per part:
 //! `kexec/` and `crash/` here, `machine_kexec` in arch/x86/ of the overlay.
 //! Each has an `ffi` module, the functions C calls, which turn C pointers into
@@ -30,6 +30,7 @@ use kernel::prelude::*;
 
 mod abi;
 pub mod control;
+pub mod corehdr;
 #[cfg(CONFIG_KEXEC_RUST_CRASH)]
 mod crash;
 pub mod crashkernel;

@@ -23,6 +23,9 @@ pub mod crashkernel;
 #[path = "../../../rust/elfcore.rs"]
 pub mod elfcore;
 
+#[path = "../../../rust/corehdr.rs"]
+pub mod corehdr;
+
 #[path = "../../../rust/vmcoreinfo.rs"]
 pub mod vmcoreinfo;
 
