@@ -127,6 +127,9 @@ impl KexecLock {
     /// The caller's caller holds the kexec lock for at least as long as the
     /// value lives.
     pub(crate) unsafe fn held_by_caller() -> core::mem::ManuallyDrop<Self> {
+        // A caller that breaks the contract is a bug worth a warning (and a
+        // failed test: the scenarios fail on any WARNING in the log).
+        kernel::warn_on!(__kexec_lock.load(ordering::Relaxed) != 1);
         // INVARIANT: the lock is held, by C, on our behalf.
         core::mem::ManuallyDrop::new(KexecLock(()))
     }
