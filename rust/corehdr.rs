@@ -314,6 +314,34 @@ fn widened(p: &Phdr) -> (u64, u64) {
     (start, end)
 }
 
+/// Calls `f(phdr, load)` for each program header of `b` after its PT_NOTEs,
+/// in order, with the old memory and file offset of each `PT_LOAD` (`None` for
+/// the others); the first `PT_LOAD` starts at file offset `first`.
+fn walk_after_notes(b: &[u8], ehdr: &Ehdr, first: u64, mut f: impl FnMut(&Phdr, Option<Load>)) {
+    let mut file_off = first;
+    for i in 0..ehdr.phnum as usize {
+        let Some(p) = Phdr::read(b, EHDR_SIZE + i * PHDR_SIZE) else {
+            return;
+        };
+        match p.ty {
+            PT_NOTE => {}
+            PT_LOAD => {
+                let (start, end) = widened(&p);
+                f(
+                    &p,
+                    Some(Load {
+                        start,
+                        size: end - start,
+                        offset: file_off,
+                    }),
+                );
+                file_off += end - start;
+            }
+            _ => f(&p, None),
+        }
+    }
+}
+
 /// Writes the header of /proc/vmcore into `out` from the checked headers in
 /// `b` (see [`check_phdrs`]) and the real sizes of their `PT_NOTE`s
 /// (`note_sizes[k]` for the `k`-th, from [`notes_size`]), and returns the
@@ -324,16 +352,13 @@ pub fn write_header(
     note_sizes: &[u64],
     out: &mut [u8],
 ) -> Result<Layout, Defect> {
-    let mut notes = 0u64;
     let mut nr_notes = 0usize;
     check_phdrs(b, ehdr, |_, p| {
         if p.ty == PT_NOTE {
             nr_notes += 1;
         }
     })?;
-    for s in note_sizes.iter().take(nr_notes) {
-        notes += s;
-    }
+    let notes: u64 = note_sizes.iter().take(nr_notes).sum();
     // The merged note replaces the PT_NOTEs: one, then the others in order.
     let phnum = ehdr.phnum as usize - nr_notes + 1;
     let headers = ((EHDR_SIZE + phnum * PHDR_SIZE) as u64).next_multiple_of(PAGE_SIZE);
@@ -354,47 +379,39 @@ pub fn write_header(
     };
     note.write(out, EHDR_SIZE);
     let mut at = EHDR_SIZE + PHDR_SIZE;
-    let mut file_off = headers + notes_padded;
-    for i in 0..ehdr.phnum as usize {
-        let mut p = Phdr::read(b, EHDR_SIZE + i * PHDR_SIZE).ok_or(Defect::NoRoom)?;
-        if p.ty == PT_NOTE {
-            continue;
-        }
-        if p.ty == PT_LOAD {
-            let (start, end) = widened(&p);
-            p.offset = file_off + (p.offset - start);
-            file_off += end - start;
+    let mut size = headers + notes_padded;
+    walk_after_notes(b, ehdr, size, |p, load| {
+        let mut p = *p;
+        if let Some(l) = load {
+            // The data starts at its offset within its first page.
+            p.offset = l.offset + (p.offset - l.start);
+            size = l.offset + l.size;
         }
         p.write(out, at);
         at += PHDR_SIZE;
-    }
+    });
     Ok(Layout {
         headers,
         notes,
         notes_padded,
         phnum: phnum as u16,
-        size: file_off,
+        size,
     })
 }
 
 /// The `PT_LOAD`s of a header that [`write_header`] wrote, with the old memory
 /// each one maps: calls `f` for each, in file order.
 pub fn loads(old: &[u8], ehdr: &Ehdr, layout: &Layout, mut f: impl FnMut(Load)) {
-    let mut file_off = layout.headers + layout.notes_padded;
-    for i in 0..ehdr.phnum as usize {
-        let Some(p) = Phdr::read(old, EHDR_SIZE + i * PHDR_SIZE) else {
-            return;
-        };
-        if p.ty == PT_LOAD {
-            let (start, end) = widened(&p);
-            f(Load {
-                start,
-                size: end - start,
-                offset: file_off,
-            });
-            file_off += end - start;
-        }
-    }
+    walk_after_notes(
+        old,
+        ehdr,
+        layout.headers + layout.notes_padded,
+        |_, load| {
+            if let Some(l) = load {
+                f(l);
+            }
+        },
+    );
 }
 
 #[cfg(test)]

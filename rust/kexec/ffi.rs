@@ -291,7 +291,7 @@ pub(crate) unsafe extern "C" fn sysctl_limit(
     if ret != 0 || write == 0 {
         return ret;
     }
-    match state::write_limit(limit, val) {
+    match state::set_limit(limit, val) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

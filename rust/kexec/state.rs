@@ -188,7 +188,7 @@ pub(crate) fn load_permitted(image_type: u32) -> bool {
 
 /// A new value for a load limit: it may only go down from where it is (or be set
 /// once from "no limit"), and never below 0.
-fn set_limit(limit: &Atomic<i32>, val: i32) -> Result {
+pub(crate) fn set_limit(limit: &Atomic<i32>, val: i32) -> Result {
     if val < 0 {
         return Err(EINVAL);
     }
@@ -207,11 +207,6 @@ fn set_limit(limit: &Atomic<i32>, val: i32) -> Result {
 /// The load limit whose sysctl entry has `data` (for `ffi::sysctl_limit`).
 pub(crate) fn limit_of(data: usize) -> &'static Atomic<i32> {
     limit(data == LIMIT_PANIC.as_ptr() as usize)
-}
-
-/// Sets a load limit from a sysctl write: only down, never below 0.
-pub(crate) fn write_limit(limit: &Atomic<i32>, val: i32) -> Result {
-    set_limit(limit, val)
 }
 
 /// A temporary int sysctl entry over `val`, with `mode`, for `proc_dointvec`.

@@ -362,7 +362,10 @@ def load_series(args):
                     r.fail(f"no load_{z} result")
                 samples[k][z].append(float(mt.group(1)))
             log(f"  boot {i + 1}/{args.load_only} {k}: " + ", ".join(f"load_{z}={samples[k][z][-1]:.1f}" for z in sizes))
-    load_report(args, samples, machine_info(args), args.load_only)
+    info = machine_info(args)
+    title = (f"kexec_load latency (ms), kernel + 16/64/256 MiB initrd, {args.loads} loads per boot (median), "
+             f"{args.load_only} boots per kernel alternating; {info['date']}, {info['host']}, {info['qemu']}")
+    load_report(args, samples, title)
 
 
 def ratio_ci(a, b, reps=10000, seed=1):
@@ -373,13 +376,12 @@ def ratio_ci(a, b, reps=10000, seed=1):
     return r[int(0.025 * reps)], r[int(0.975 * reps)]
 
 
-def load_report(args, samples, info, boots):
-    """Writes and prints the --load-only table from the samples."""
+def load_report(args, samples, title):
+    """Writes and prints the --load-only table from the samples, under `title`."""
     kernels = list(samples)
     sizes = [int(z) for z in samples["stock"]]
     samples = {k: {int(z): v for z, v in samples[k].items()} for k in kernels}
-    lines = [f"kexec_load latency (ms), kernel + 16/64/256 MiB initrd, {args.loads} loads per boot (median), "
-             f"{boots} boots per kernel alternating; {info['date']}, {info['host']}, {info['qemu']}"]
+    lines = [title]
     if "baseline" in samples:
         lines.append(f"baseline: {args.baseline} ({args.baseline_name})")
     lines.append("kernel    " + "".join(f"load_{z:<5} " for z in sizes) + "(median of the boots)")
@@ -433,11 +435,7 @@ def main():
         with open(args.load_reanalyse) as f:
             text = f.read().splitlines()
         samples = json.loads(next(l for l in text if l.startswith("samples: "))[len("samples: "):])
-        head = text[0]
-        info = {"date": head.split("; ")[1].split(", ")[0], "host": ", ".join(head.split("; ")[1].split(", ")[1:-2]),
-                "qemu": ", ".join(head.split("; ")[1].split(", ")[-2:])}
-        boots = len(samples["stock"]["16"])
-        load_report(args, samples, info, boots)
+        load_report(args, samples, text[0])
         return
 
     if args.load_only:
