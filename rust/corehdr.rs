@@ -15,14 +15,62 @@
 //! Unlike the stock parser, every rule is checked before anything is used, and
 //! a header that breaks one is refused with the rule named ([`Defect`]): a
 //! program header table that is not right after the ELF header or does not fit
-//! in the elfcorehdr segment, notes that run past their segment, `PT_LOAD`s that
-//! wrap around or overlap. Pure logic: no allocation, no kernel dependency.
+//! in the elfcorehdr segment, a `PT_NOTE` after a `PT_LOAD` or too big for the
+//! stock kernel to read, a range that wraps around. A note that runs past its
+//! segment is dropped with what follows it, as stock does. `PT_LOAD`s may
+//! overlap (kexec-tools writes one for the kernel's text inside the RAM range
+//! that holds it). Pure logic: no allocation, no kernel dependency.
 
 use crate::elfcore::{Phdr, EHDR_SIZE, NHDR_SIZE, PHDR_SIZE, PT_LOAD, PT_NOTE};
 use core::fmt;
 
 /// The page size of the layout.
 pub const PAGE_SIZE: u64 = 4096;
+
+/// The largest `PT_NOTE` the capture kernel reads: the stock kernel reads each
+/// one into a single kmalloc() buffer, whose limit on x86_64 is 4 MiB.
+pub const MAX_NOTE_SEGMENT: u64 = 4 << 20;
+
+/// The largest dump: the `PT_LOAD`s (widened to pages) may add up to this
+/// many bytes, which leaves room for the headers below the largest file
+/// offset (`loff_t`).
+pub const MAX_DUMP: u64 = 1 << 62;
+
+/// `elfcorehdr=` as the stock kernel reads it: `[size[KMG]@]offset[KMG]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ElfcorehdrParam {
+    /// The header's physical address (0 when there was no number, as stock).
+    pub addr: u64,
+    /// Its size, when given.
+    pub size: Option<u64>,
+    /// Whether the value was well formed (`-EINVAL` otherwise; the address is
+    /// still set, which is what makes the kernel a kdump kernel).
+    pub ok: bool,
+}
+
+/// Parses the value of `elfcorehdr=`.
+pub fn parse_elfcorehdr(arg: &[u8]) -> ElfcorehdrParam {
+    let (first, end) = crate::crashkernel::memparse(arg, 0);
+    if arg.get(end) == Some(&b'@') {
+        let (addr, end2) = crate::crashkernel::memparse(arg, end + 1);
+        return ElfcorehdrParam {
+            addr,
+            size: Some(first),
+            ok: end2 > 0,
+        };
+    }
+    ElfcorehdrParam {
+        addr: first,
+        size: None,
+        ok: end > 0,
+    }
+}
+
+/// The index in `loads` (in file order, see [`loads`]) of the range that holds
+/// file offset `pos`, or `loads.len()` when `pos` is past them all.
+pub fn load_at(loads: &[Load], pos: u64) -> usize {
+    loads.partition_point(|l| l.offset + l.size <= pos)
+}
 
 /// What is wrong with an elfcorehdr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,12 +123,17 @@ pub enum Defect {
         /// Index of the program header.
         index: usize,
     },
-    /// Two `PT_LOAD`s cover the same memory.
-    Overlap {
-        /// Index of the earlier program header.
-        first: usize,
-        /// Index of the later one.
-        second: usize,
+    /// The `PT_LOAD`s add up to more than a file offset can hold.
+    TooLarge {
+        /// Index of the program header that went over.
+        index: usize,
+    },
+    /// A `PT_NOTE` larger than the stock kernel can read in one piece.
+    NoteTooBig {
+        /// Index of the program header.
+        index: usize,
+        /// Its `p_memsz`.
+        size: u64,
     },
     /// No room in the caller's buffer for the new header.
     NoRoom,
@@ -120,9 +173,14 @@ impl fmt::Display for Defect {
                 write!(f, "program header {index}: PT_NOTE after a PT_LOAD")
             }
             Defect::Wraps { index } => write!(f, "program header {index}: range wraps around"),
-            Defect::Overlap { first, second } => {
-                write!(f, "program headers {first} and {second}: PT_LOADs overlap")
-            }
+            Defect::TooLarge { index } => write!(
+                f,
+                "program header {index}: the PT_LOADs add up to more than {MAX_DUMP} bytes"
+            ),
+            Defect::NoteTooBig { index, size } => write!(
+                f,
+                "program header {index}: PT_NOTE of {size} bytes, more than {MAX_NOTE_SEGMENT}"
+            ),
             Defect::NoRoom => write!(f, "no room for the new header"),
         }
     }
@@ -255,13 +313,11 @@ pub struct Layout {
 
 /// Reads the program headers that follow `ehdr` in `b` (which holds at least
 /// [`Ehdr::headers_size`] bytes) and checks them: every `PT_NOTE` before every
-/// `PT_LOAD`, no range that wraps, no two `PT_LOAD`s that overlap. Calls
+/// `PT_LOAD`, no range that wraps, no `PT_NOTE` too big to read. Calls
 /// `f(index, phdr)` for each, in order.
 pub fn check_phdrs(b: &[u8], ehdr: &Ehdr, mut f: impl FnMut(usize, &Phdr)) -> Result<(), Defect> {
     let mut seen_load = false;
-    // The end of the highest PT_LOAD so far: a PT_LOAD at or above it overlaps
-    // none of the earlier ones (the usual, sorted, case costs nothing more).
-    let mut high = 0u64;
+    let mut total = 0u64;
     for i in 0..ehdr.phnum as usize {
         let p = Phdr::read(b, EHDR_SIZE + i * PHDR_SIZE).ok_or(Defect::ProgramHeadersOutside {
             phnum: ehdr.phnum,
@@ -270,6 +326,12 @@ pub fn check_phdrs(b: &[u8], ehdr: &Ehdr, mut f: impl FnMut(usize, &Phdr)) -> Re
         match p.ty {
             PT_NOTE if seen_load => return Err(Defect::NoteAfterLoad { index: i }),
             PT_NOTE | PT_LOAD => {
+                if p.ty == PT_NOTE && p.memsz > MAX_NOTE_SEGMENT {
+                    return Err(Defect::NoteTooBig {
+                        index: i,
+                        size: p.memsz,
+                    });
+                }
                 if p.offset.checked_add(p.memsz).is_none()
                     || p.offset
                         .checked_add(p.memsz)
@@ -279,25 +341,14 @@ pub fn check_phdrs(b: &[u8], ehdr: &Ehdr, mut f: impl FnMut(usize, &Phdr)) -> Re
                     return Err(Defect::Wraps { index: i });
                 }
                 if p.ty == PT_LOAD {
+                    // PT_LOADs may overlap: kexec-tools gives the kernel's text
+                    // its own PT_LOAD inside the RAM range that holds it.
                     seen_load = true;
-                    // The stock kernel widens each range to whole pages; two
-                    // that then share a page would dump it twice: refused too.
                     let (s, e) = widened(&p);
-                    if s < high {
-                        for j in 0..i {
-                            let q = Phdr::read(b, EHDR_SIZE + j * PHDR_SIZE).unwrap_or_default();
-                            if q.ty == PT_LOAD {
-                                let (qs, qe) = widened(&q);
-                                if s < qe && qs < e {
-                                    return Err(Defect::Overlap {
-                                        first: j,
-                                        second: i,
-                                    });
-                                }
-                            }
-                        }
+                    total = total.saturating_add(e - s);
+                    if total > MAX_DUMP {
+                        return Err(Defect::TooLarge { index: i });
                     }
-                    high = high.max(e);
                 }
             }
             _ => {}
@@ -524,16 +575,11 @@ mod tests {
         let b = sample();
         let e = check_ehdr(&b, b.len() as u64, EM_X86_64).unwrap();
         let mut c = b.clone();
-        // The second RAM range over the first.
+        // The second RAM range over the first: accepted, as stock (kexec-tools
+        // writes the kernel's text as a PT_LOAD inside a RAM range).
         let at = EHDR_SIZE + 4 * PHDR_SIZE + 8;
         c[at..at + 8].copy_from_slice(&0x2000_0000u64.to_le_bytes());
-        assert_eq!(
-            check_phdrs(&c, &e, |_, _| {}),
-            Err(Defect::Overlap {
-                first: 3,
-                second: 4
-            })
-        );
+        assert_eq!(check_phdrs(&c, &e, |_, _| {}), Ok(()));
         c[at..at + 8].copy_from_slice(&(u64::MAX - 10).to_le_bytes());
         assert_eq!(
             check_phdrs(&c, &e, |_, _| {}),
@@ -547,6 +593,33 @@ mod tests {
             check_phdrs(&c, &e, |_, _| {}),
             Err(Defect::NoteAfterLoad { index: 4 })
         );
+    }
+
+    #[test]
+    fn elfcorehdr_param_as_stock() {
+        let p = |s: &str| parse_elfcorehdr(s.as_bytes());
+        assert_eq!(p("0x1000"), ElfcorehdrParam { addr: 0x1000, size: None, ok: true });
+        assert_eq!(p("4K"), ElfcorehdrParam { addr: 4096, size: None, ok: true });
+        assert_eq!(
+            p("64K@16M"),
+            ElfcorehdrParam { addr: 16 << 20, size: Some(64 << 10), ok: true }
+        );
+        // No number: the address is 0 and the value refused, as stock.
+        assert_eq!(p(""), ElfcorehdrParam { addr: 0, size: None, ok: false });
+        assert_eq!(p("x"), ElfcorehdrParam { addr: 0, size: None, ok: false });
+        // "@" with nothing after it: end is past the "@", so accepted, as stock.
+        assert_eq!(p("4K@"), ElfcorehdrParam { addr: 0, size: Some(4096), ok: true });
+    }
+
+    #[test]
+    fn load_at_finds_the_range() {
+        let l = |start, size, offset| Load { start, size, offset };
+        let loads = [l(0x1000, 0x2000, 0x3000), l(0x9000, 0, 0x5000), l(0x10000, 0x1000, 0x5000)];
+        assert_eq!(load_at(&loads, 0x3000), 0);
+        assert_eq!(load_at(&loads, 0x4fff), 0);
+        // The empty range is skipped.
+        assert_eq!(load_at(&loads, 0x5000), 2);
+        assert_eq!(load_at(&loads, 0x6000), 3);
     }
 
     #[test]

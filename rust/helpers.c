@@ -180,6 +180,18 @@ KR_HELPER(unsigned long, efi_config_table_size, (void),
 #endif /* CONFIG_EFI */
 #endif /* CONFIG_KEXEC_RUST_RELOCATE */
 
+#ifdef CONFIG_KEXEC_RUST_VMCORE
+#include <linux/cc_platform.h>
+#include <linux/pgtable.h>
+#include <linux/uio.h>
+
+/* /proc/vmcore: how old memory is mapped. */
+KR_HELPER(bool, cc_mem_encrypt, (void), cc_platform_has(CC_ATTR_MEM_ENCRYPT))
+KR_HELPER(bool, cc_guest_mem_encrypt, (void), cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT))
+KR_HELPER(pgprot_t, pgprot_encrypted, (pgprot_t prot), pgprot_encrypted(prot))
+KR_HELPER(bool, user_backed_iter, (const struct iov_iter *i), user_backed_iter(i))
+#endif /* CONFIG_KEXEC_RUST_VMCORE */
+
 #undef KR_HELPER
 #undef KR_VOID
 #endif /* CONFIG_KEXEC_RUST */

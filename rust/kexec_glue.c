@@ -71,3 +71,28 @@ EXPORT_SYMBOL_GPL(crash_exclude_mem_range);
 EXPORT_SYMBOL(paddr_vmcoreinfo_note);
 EXPORT_SYMBOL_GPL(hwerr_log_error_type);
 #endif
+
+#ifdef CONFIG_KEXEC_RUST_VMCORE
+/*
+ * The capture kernel's /proc/vmcore (rust/vmcore/): the early_param for
+ * elfcorehdr=, the fs_initcall that reads the header and creates the file,
+ * and the export of the variable that is_kdump_kernel() reads.
+ */
+#include <linux/crash_dump.h>
+
+int kexec_rust_elfcorehdr_param(const char *arg);
+static int __init kexec_rust_elfcorehdr(char *arg)
+{
+	return kexec_rust_elfcorehdr_param(arg);
+}
+early_param("elfcorehdr", kexec_rust_elfcorehdr);
+
+int kexec_rust_vmcore_init(void);
+static int __init kexec_rust_vmcore_initcall(void)
+{
+	return kexec_rust_vmcore_init();
+}
+fs_initcall(kexec_rust_vmcore_initcall);
+
+EXPORT_SYMBOL_GPL(elfcorehdr_addr);
+#endif

@@ -12,9 +12,11 @@
 //! (`crash`). With `CONFIG_KEXEC_RUST_RELOCATE` it also replaces the x86_64
 //! arch code, arch/x86/kernel/machine_kexec_64.c and relocate_kernel_64.S:
 //! `machine_kexec` (arch/x86/machine_kexec.rs of the overlay, a module of this
-//! crate) and the assembly stub next to it. kexec_file_load and /proc/vmcore
-//! are still C; they call into this crate through the C functions it
-//! provides. The boot banner names which parts are in Rust.
+//! crate) and the assembly stub next to it. kexec_file_load is still C; it
+//! calls into this crate through the C functions it provides. With `CONFIG_KEXEC_RUST_VMCORE` the capture kernel's side is
+//! ours too, in place of fs/proc/vmcore.c, arch/x86/kernel/crash_dump_64.c
+//! and kernel/elfcorehdr.c: `elfcorehdr=` and /proc/vmcore (`vmcore`). The
+//! boot banner names which parts are in Rust.
 //!
 //! `segment`, `request`, `entry`, `control`, `crashkernel`, `elfcore`,
 //! `corehdr`, `vmcoreinfo` and `purgatory` are pure logic, also built and tested on the
@@ -43,6 +45,8 @@ mod machine_kexec;
 pub mod purgatory;
 pub mod request;
 pub mod segment;
+#[cfg(CONFIG_KEXEC_RUST_VMCORE)]
+mod vmcore;
 pub mod vmcoreinfo;
 
 module! {
@@ -68,13 +72,14 @@ impl kernel::Module for KexecRust {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         pr_info!(
             "Rust kexec/kdump overlay active (kexec_load: Rust, kimage: Rust, kexec reboot: Rust, \
-             machine_kexec and relocate stub: {}, kexec_file: C, crash: {}, vmcore: C)\n",
+             machine_kexec and relocate stub: {}, kexec_file: C, crash: {}, vmcore: {})\n",
             if cfg!(CONFIG_KEXEC_RUST_RELOCATE) {
                 "Rust+asm"
             } else {
                 "C"
             },
             part(cfg!(CONFIG_KEXEC_RUST_CRASH)),
+            part(cfg!(CONFIG_KEXEC_RUST_VMCORE)),
         );
         kexec::state::register_sysctls();
         kexec::sysfs::register()?;

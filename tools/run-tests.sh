@@ -58,7 +58,8 @@ done
 # What each flavour compiled: ours replaces these objects, the stock one keeps them.
 # A stale object from an earlier configuration would not be in built-in.a.
 replaced=(kernel/kexec.o kernel/kexec_core.o kernel/crash_reserve.o kernel/crash_core.o kernel/vmcore_info.o
-    arch/x86/kernel/machine_kexec_64.o arch/x86/kernel/relocate_kernel_64.o)
+    arch/x86/kernel/machine_kexec_64.o arch/x86/kernel/relocate_kernel_64.o
+    fs/proc/vmcore.o arch/x86/kernel/crash_dump_64.o kernel/elfcorehdr.o)
 # built-in.a is a thin archive: it lists each object's path, subdirectories too.
 built_in() { "llvm-ar$LLVM_SUFFIX" t "$BUILD_DIR/$1/$(dirname "$2")/built-in.a" 2>/dev/null | grep -q "\(^\|/\)$2\$"; }
 for obj in "${replaced[@]}"; do

@@ -368,6 +368,58 @@ def load_series(args):
     load_report(args, samples, title)
 
 
+VMCORE_MODES = ("read4k", "read64k", "read1m", "mmap")
+
+
+def vmcore_series(args):
+    """/proc/vmcore throughput alone: one bench-kdump boot per sample (crash, then
+    the capture kernel reads the whole vmcore with each mode), the kernels
+    alternating; with --vmcore-min also the smallest crashkernel= per kernel."""
+    samples = {f: {m: [] for m in VMCORE_MODES} for f in FLAVOURS}
+    size = 0
+    for i in range(args.vmcore_only):
+        for f in FLAVOURS:
+            r = Run(args, f, "bench-kdump", "1G", f"crashkernel={args.crashkernel}")
+            if not r.ok("capture"):
+                r.fail("the capture kernel did not finish")
+            for m in VMCORE_MODES:
+                _, mt = r.first(rf"^BENCH vmcore_{m} bytes=(\d+) .*mbps=([0-9.]+)")
+                if not mt:
+                    r.fail(f"no vmcore_{m} result")
+                samples[f][m].append(float(mt.group(2)))
+                size = int(mt.group(1))
+            log(f"  boot {i + 1}/{args.vmcore_only} {f}: " +
+                ", ".join(f"{m}={samples[f][m][-1]:.1f}" for m in VMCORE_MODES))
+    info = machine_info(args)
+    lines = [f"/proc/vmcore throughput (MB/s, guest clock), whole vmcore of {size} bytes, 1 GiB guest, "
+             f"crashkernel={args.crashkernel}, {args.vmcore_only} boots per kernel alternating; "
+             f"{info['date']}, {info['host']}, {info['qemu']}",
+             "kernel  " + "".join(f"{m:>10} " for m in VMCORE_MODES) + "(median of the boots)"]
+    med = {f: {m: statistics.median(samples[f][m]) for m in VMCORE_MODES} for f in FLAVOURS}
+    for f in FLAVOURS:
+        lines.append(f"{f:7} " + "".join(f"{med[f][m]:10.1f} " for m in VMCORE_MODES))
+    cells = []
+    for m in VMCORE_MODES:
+        lo, hi = ratio_ci(samples["rust"][m], samples["stock"][m])
+        cells.append(f"{m} {med['rust'][m] / med['stock'][m]:.2f} [{lo:.2f}, {hi:.2f}]")
+    lines.append("rust/stock: " + "  ".join(cells))
+    lines.append("(ratio of the medians [95% bootstrap interval, 10000 resamples of each kernel's boots])")
+    for f in FLAVOURS:
+        lines.append(f"{f} read()/own mmap(): " + "  ".join(
+            f"{m} {med[f][m] / med[f]['mmap']:.2f}" for m in VMCORE_MODES[:3]))
+    if args.vmcore_min:
+        log("smallest crashkernel= that captures")
+        for f in FLAVOURS:
+            lines.append(f"{f} smallest crashkernel= that captures (4 MiB grid): "
+                         f"{smallest_crashkernel(args, f)}M")
+    lines.append("samples: " + json.dumps({f: {m: [round(x, 1) for x in samples[f][m]] for m in VMCORE_MODES}
+                                           for f in FLAVOURS}))
+    os.makedirs(args.results, exist_ok=True)
+    with open(os.path.join(args.results, "vmcore.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def ratio_ci(a, b, reps=10000, seed=1):
     """95% bootstrap interval of median(a) / median(b), resampling each side."""
     rng = random.Random(seed)
@@ -423,6 +475,11 @@ def main():
     ap.add_argument("--load-only", type=int, default=0, metavar="N",
                     help="only the kexec_load metrics: N boots per kernel, alternating; "
                          "writes results/bench/LOAD_FILE")
+    ap.add_argument("--vmcore-only", type=int, default=0, metavar="N",
+                    help="only /proc/vmcore throughput: N bench-kdump boots per kernel, alternating; "
+                         "writes results/bench/vmcore.txt")
+    ap.add_argument("--vmcore-min", action="store_true",
+                    help="with --vmcore-only, also the smallest crashkernel= per kernel")
     ap.add_argument("--baseline", default="", metavar="DIR",
                     help="with --load-only, also an earlier rust build: DIR/bzImage and DIR/initrd.cpio.gz")
     ap.add_argument("--baseline-name", default="earlier rust build")
@@ -440,6 +497,9 @@ def main():
 
     if args.load_only:
         load_series(args)
+        return
+    if args.vmcore_only:
+        vmcore_series(args)
         return
     if args.copy_only:
         if args.copy_only < 2:

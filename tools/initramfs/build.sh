@@ -45,9 +45,9 @@ install -m 0755 "$REPO/tools/initramfs/init" "$root/init"
 # Guest test programs: static Rust binaries from tools/guest/.
 guest_target=x86_64-unknown-linux-gnu
 (cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static" \
-    cargo build --quiet --release --target "$guest_target" -p kexec-errno -p kexec-bench) ||
+    cargo build --quiet --release --target "$guest_target" -p kexec-errno -p kexec-bench -p vmcore-pattern) ||
     die "building the guest test programs failed"
-for prog in kexec-errno kexec-bench; do
+for prog in kexec-errno kexec-bench vmcore-pattern; do
     install -m 0755 "$CARGO_TARGET/$guest_target/release/$prog" "$root/bin/$prog"
 done
 make_cpio "$root" "$OUT_DIR/inner.cpio.gz"

@@ -11,7 +11,7 @@
 # Environment: QEMU_TIMEOUT (seconds, default 300), GUEST_MEM (default 1G; 2G for
 # kexec-big),
 # GUEST_CPUS (default 2), CRASHKERNEL (default 96M, kdump and errno), KR_APPEND (extra
-# kernel arguments for the first kernel).
+# kernel arguments for the first kernel), KR_SEED (vmcore-pattern's seed, default random).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
@@ -28,7 +28,7 @@ crashkernel=${CRASHKERNEL:-96M}
 case $scenario in
     boot | errno | crash-shrink) final=1 ;;
     kexec | kexec-file | kexec-efi | kexec-l4 | unload | kexec-big | bench-copy) final=2 ;;
-    kdump | kdump-file) final=capture ;;
+    kdump | kdump-file | vmcore-pattern) final=capture ;;
     # The machine resets from the relocate stub's exception reporter: no stage
     # finishes. Rust only: the stock stub's reporter halts instead.
     stub-exception) final=none ;;
@@ -52,8 +52,13 @@ serial=$dir/serial.log
 append="console=ttyS0 panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 disk=()
 case $scenario in
-    kdump | kdump-file | errno | crash-shrink | crashkernel-bad*) append="$append crashkernel=$crashkernel" ;;
+    kdump | kdump-file | errno | crash-shrink | crashkernel-bad* | vmcore-pattern) append="$append crashkernel=$crashkernel" ;;
 esac
+if [ "$scenario" = vmcore-pattern ]; then
+    # A new seed each run, in the log so that a failure can be replayed.
+    seed=${KR_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+    append="$append krseed=$seed"
+fi
 if [ "$scenario" = stub-exception ]; then
     [ "$flavour" = rust ] || die "stub-exception runs on the rust kernel only (the stock stub halts after its report)"
     # earlyprintk= names the UART the reporter prints on.
@@ -71,6 +76,11 @@ fi
 if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ]; then
     truncate -s 4G "$dir/vmcore.img"
     disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
+fi
+if [ "$scenario" = vmcore-pattern ]; then
+    # Where the first kernel leaves the pattern's page frames for the capture kernel.
+    truncate -s 16M "$dir/pattern.img"
+    disk=(-drive "file=$dir/pattern.img,if=virtio,format=raw,cache=unsafe")
 fi
 
 verdict() {
@@ -152,6 +162,11 @@ case $scenario in crashkernel-bad*)
     verdict PASS "crashkernel=$crashkernel: booted without a reservation"
     ;;
 esac
+if [ "$scenario" = vmcore-pattern ]; then
+    what=$(grep -a -m1 '^KR-INFO vmcore-pattern: ' "$serial" | sed 's/\r$//; s/^KR-INFO //')
+    [ -n "$what" ] || verdict FAIL "no summary from vmcore-pattern check"
+    verdict PASS "$what, in $(cat "$dir/elapsed")s"
+fi
 if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ]; then
     "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
         { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }

@@ -10,41 +10,9 @@ pub mod elf;
 pub mod ranges;
 
 use elf::{Note, Phdr, NT_PRSTATUS, PT_LOAD, PT_NOTE};
+use object::ReadRef;
 use ranges::RangeSet;
 use std::collections::BTreeSet;
-
-/// Random access to the bytes of a core file.
-pub trait Source {
-    /// Reads exactly `len` bytes at `off`, or fails.
-    fn read_at(&self, off: u64, len: usize) -> Result<Vec<u8>, String>;
-    /// The size of the file in bytes.
-    fn size(&self) -> u64;
-}
-
-impl Source for [u8] {
-    fn read_at(&self, off: u64, len: usize) -> Result<Vec<u8>, String> {
-        let s = usize::try_from(off).map_err(|_| "offset overflows".to_string())?;
-        self.get(s..s.checked_add(len).ok_or("length overflows")?)
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| format!("{len} bytes at {off:#x} lie past the end ({:#x})", self.len()))
-    }
-    fn size(&self) -> u64 {
-        self.len() as u64
-    }
-}
-
-impl Source for std::fs::File {
-    fn read_at(&self, off: u64, len: usize) -> Result<Vec<u8>, String> {
-        use std::os::unix::fs::FileExt;
-        let mut buf = vec![0; len];
-        self.read_exact_at(&mut buf, off)
-            .map_err(|e| format!("reading {len} bytes at {off:#x}: {e}"))?;
-        Ok(buf)
-    }
-    fn size(&self) -> u64 {
-        self.metadata().map(|m| m.len()).unwrap_or(0)
-    }
-}
 
 /// What the crashed kernel looked like, from its serial log.
 #[derive(Debug, Clone, Default)]
@@ -131,39 +99,34 @@ impl Report {
     }
 }
 
-/// Reads and checks a vmcore. Returns the report, or every rule that failed.
-pub fn check(f: &(impl Source + ?Sized), want: &Expect) -> Result<Report, Vec<String>> {
+/// Reads and checks a vmcore: a byte slice, or for a file on disk an
+/// [`object::ReadCache`] over it (only the headers and the notes are read).
+/// Returns the report, or every rule that failed.
+pub fn check<'data>(data: impl ReadRef<'data>, want: &Expect) -> Result<Report, Vec<String>> {
     let mut errors = Vec::new();
-    let head = f.read_at(0, 64).map_err(|e| vec![e])?;
-    let h = elf::parse_header(&head).map_err(|e| vec![e.0])?;
-    if h.e_type != elf::ET_CORE {
-        errors.push(format!("e_type is {}, not ET_CORE", h.e_type));
+    let core = elf::Core::parse(data).map_err(|e| vec![e.0])?;
+    if core.e_type() != elf::ET_CORE {
+        errors.push(format!("e_type is {}, not ET_CORE", core.e_type()));
     }
-    if h.e_machine != elf::EM_X86_64 {
-        errors.push(format!("e_machine is {}, not EM_X86_64", h.e_machine));
+    if core.e_machine() != elf::EM_X86_64 {
+        errors.push(format!("e_machine is {}, not EM_X86_64", core.e_machine()));
     }
-    let table = f
-        .read_at(h.phoff, h.phnum as usize * 56)
-        .map_err(|e| vec![format!("program header table: {e}")])?;
-    let shifted = elf::Header { phoff: 0, ..h };
-    let phdrs = elf::parse_phdrs(&table, &shifted).map_err(|e| vec![e.0])?;
+    let phdrs = core.phdrs();
 
     let mut report = Report { phdrs: phdrs.clone(), ..Default::default() };
-    let size = f.size();
+    let size = core.size();
     for (i, p) in phdrs.iter().enumerate() {
-        if p.offset.checked_add(p.filesz).map_or(true, |end| end > size) {
+        if p.offset.checked_add(p.filesz).is_none_or(|end| end > size) {
             errors.push(format!("segment {i} ({:#x}+{:#x}) lies past the end of the file ({size:#x})", p.offset, p.filesz));
         }
     }
 
-    let note_segs: Vec<_> = phdrs.iter().filter(|p| p.p_type == PT_NOTE).collect();
+    let note_segs: Vec<usize> = (0..phdrs.len()).filter(|&i| phdrs[i].p_type == PT_NOTE).collect();
     if note_segs.len() != 1 {
         errors.push(format!("{} PT_NOTE segments, expected exactly one", note_segs.len()));
     }
-    for p in &note_segs {
-        match f.read_at(p.offset, p.filesz as usize).map_err(|e| e.to_string()).and_then(|b| {
-            elf::parse_notes(&b).map_err(|e| e.0)
-        }) {
+    for &i in &note_segs {
+        match core.notes(i) {
             Ok(n) => report.notes.extend(n),
             Err(e) => errors.push(format!("PT_NOTE: {e}")),
         }

@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         },
     };
     let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
+        Ok(f) => object::ReadCache::new(f),
         Err(e) => {
             eprintln!("vmcore-check: {path}: {e}");
             return ExitCode::from(2);

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! /proc/vmcore: read() and mmap() of a [`Dump`], and the count of its opens.
+//!
+//! The file is the dump's front buffer (ELF header and merged notes) followed
+//! by old memory; a read or a mapping that spans both is served piece by
+//! piece, as in the stock kernel, with the same errors: `EFAULT` for a fault
+//! in the user's buffer, `EINVAL` for a mapping past the end, `EPERM` for a
+//! writable or executable one, `EAGAIN` when the mapping cannot be made.
+
+use super::dump::Dump;
+use super::oldmem;
+use crate::corehdr;
+use kernel::bindings;
+use kernel::error::to_result;
+use kernel::iov::IovIterDest;
+use kernel::mm::virt::VmaNew;
+use kernel::page::PAGE_SIZE;
+use kernel::prelude::*;
+use kernel::sync::atomic::{ordering::Relaxed, Atomic};
+
+/// How many times /proc/vmcore is open.
+static OPEN: Atomic<u32> = Atomic::new(0);
+
+/// Counts an open; `EBUSY` when the count would wrap, as in the stock kernel.
+pub(crate) fn open() -> Result {
+    let mut n = OPEN.load(Relaxed);
+    loop {
+        let next = n.checked_add(1).ok_or(EBUSY)?;
+        match OPEN.cmpxchg(n, next, Relaxed) {
+            Ok(_) => return Ok(()),
+            Err(now) => n = now,
+        }
+    }
+}
+
+/// Counts a release.
+pub(crate) fn release() {
+    OPEN.fetch_sub(1, Relaxed);
+}
+
+/// Reads from file offset `*pos` into `dest`, as much as it holds up to the
+/// end of the file, and advances `*pos` by what was read.
+pub(crate) fn read(dump: &Dump, dest: &mut IovIterDest<'_>, pos: &mut i64) -> Result<usize> {
+    let Ok(start) = u64::try_from(*pos) else {
+        return Err(EINVAL);
+    };
+    if start >= dump.size || dest.is_empty() {
+        return Ok(0);
+    }
+    let mut left = (dump.size - start).min(dest.len() as u64) as usize;
+    let mut at = start;
+    let mut done = 0usize;
+
+    if at < dump.front_len {
+        let n = ((dump.front_len - at) as usize).min(left);
+        let b = &dump.front.bytes()[at as usize..at as usize + n];
+        if dest.copy_to_iter(b) < n {
+            return Err(EFAULT);
+        }
+        at += n as u64;
+        left -= n;
+        done += n;
+        *pos += n as i64;
+    }
+
+    let mut i = corehdr::load_at(&dump.loads, at);
+    while left > 0 && i < dump.loads.len() {
+        let l = &dump.loads[i];
+        let n = ((l.offset + l.size - at) as usize).min(left);
+        oldmem::copy_to_iter(dest, l.start + (at - l.offset), n, dump.encrypted)?;
+        at += n as u64;
+        left -= n;
+        done += n;
+        *pos += n as i64;
+        i += 1;
+    }
+    Ok(done)
+}
+
+/// Maps the file into `vma`, which is being set up: the front buffer and old
+/// memory, read only.
+pub(crate) fn mmap(dump: &Dump, vma: &VmaNew) -> Result {
+    let size = (vma.end() - vma.start()) as u64;
+    // SAFETY: `vma` is being set up by mmap(), which holds the mmap lock.
+    let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff } as u64;
+    let start = pgoff.checked_mul(PAGE_SIZE as u64).ok_or(EINVAL)?;
+    let end = start.checked_add(size).ok_or(EINVAL)?;
+    if size > dump.size || end > dump.size {
+        return Err(EINVAL);
+    }
+    if vma.writable() || vma.executable() {
+        return Err(EPERM);
+    }
+    vma.try_clear_maywrite()?;
+    vma.try_clear_mayexec()?;
+    vma.set_mixedmap();
+    // SAFETY: as above; `VM_OPS` lives forever.
+    unsafe { (*vma.as_ptr()).vm_ops = &VM_OPS.0 };
+
+    let mut at = start;
+    let mut mapped = 0u64;
+    let r = map_pieces(dump, vma, &mut at, end, &mut mapped);
+    if r.is_err() && mapped > 0 {
+        // SAFETY: undoing our own part-made mapping of this vma, under the
+        // mmap lock that mmap() holds, as the stock kernel does.
+        unsafe {
+            bindings::do_munmap(
+                (*vma.as_ptr()).vm_mm,
+                vma.start() as _,
+                mapped as _,
+                core::ptr::null_mut(),
+            )
+        };
+    }
+    r.map_err(|_| EAGAIN)
+}
+
+fn map_pieces(dump: &Dump, vma: &VmaNew, at: &mut u64, end: u64, mapped: &mut u64) -> Result {
+    let uaddr = |mapped: u64| vma.start() as u64 + mapped;
+    if *at < dump.front_len {
+        let n = (dump.front_len - *at).min(end - *at);
+        // SAFETY: `front` is a vmalloc_user() buffer of at least `front_len`
+        // bytes that lives as long as the dump (forever); `at` and `n` are
+        // page multiples within it and within the vma.
+        let r = unsafe {
+            bindings::remap_vmalloc_range_partial(
+                vma.as_ptr(),
+                uaddr(*mapped) as _,
+                dump.front.as_ptr().add(*at as usize).cast(),
+                0,
+                n as _,
+            )
+        };
+        to_result(r)?;
+        *at += n;
+        *mapped += n;
+    }
+    let mut i = corehdr::load_at(&dump.loads, *at);
+    while *at < end && i < dump.loads.len() {
+        let l = &dump.loads[i];
+        let n = (l.offset + l.size - *at).min(end - *at);
+        let phys = l.start + (*at - l.offset);
+        // SAFETY: maps old memory, which no one else owns, read only into
+        // this vma being set up; the range is within the vma.
+        let r = unsafe {
+            bindings::remap_pfn_range(
+                vma.as_ptr(),
+                uaddr(*mapped) as _,
+                (phys / PAGE_SIZE as u64) as _,
+                n as _,
+                // With the encryption bit when memory is encrypted, as stock.
+                bindings::kexec_rust_pgprot_encrypted((*vma.as_ptr()).vm_page_prot),
+            )
+        };
+        to_result(r)?;
+        *at += n;
+        *mapped += n;
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The mapping's operations: everything is mapped at mmap(); a fault (after
+/// `madvise(MADV_DONTNEED)`, say) is `SIGBUS`, as in the stock kernel.
+struct VmOps(bindings::vm_operations_struct);
+
+// SAFETY: only function pointers, never written.
+unsafe impl Sync for VmOps {}
+
+static VM_OPS: VmOps = VmOps({
+    let mut ops: bindings::vm_operations_struct = pin_init::zeroed();
+    ops.fault = Some(fault);
+    ops
+});
+
+/// # Safety
+///
+/// Called by the mm core for a fault in a vmcore mapping.
+unsafe extern "C" fn fault(_vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+    bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t
+}
