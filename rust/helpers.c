@@ -190,6 +190,8 @@ KR_HELPER(bool, cc_mem_encrypt, (void), cc_platform_has(CC_ATTR_MEM_ENCRYPT))
 KR_HELPER(bool, cc_guest_mem_encrypt, (void), cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT))
 KR_HELPER(pgprot_t, pgprot_encrypted, (pgprot_t prot), pgprot_encrypted(prot))
 KR_HELPER(bool, user_backed_iter, (const struct iov_iter *i), user_backed_iter(i))
+KR_HELPER(unsigned int, phys_bits, (void), boot_cpu_data.x86_phys_bits)
+KR_HELPER(bool, ram_in_use, (unsigned long pfn), pfn_valid(pfn) && !PageReserved(pfn_to_page(pfn)))
 #endif /* CONFIG_KEXEC_RUST_VMCORE */
 
 #undef KR_HELPER

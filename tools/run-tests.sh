@@ -3,9 +3,13 @@
 # Run every test: host `cargo test`, then each QEMU scenario on the stock kernel
 # (CONFIG_KEXEC_RUST=n, the reference) and on ours (CONFIG_KEXEC_RUST=y).
 #
-#   tools/run-tests.sh [SCENARIO...]     default: boot kexec kexec-file unload kexec-big kdump
-#                                        kdump-file crashkernel-bad1 crashkernel-bad2
-#                                        crashkernel-bad3 crash-shrink errno
+#   tools/run-tests.sh [SCENARIO...]     default: boot kexec kexec-file kexec-efi kexec-l4
+#                                        unload kexec-big kdump kdump-file crashkernel-bad1
+#                                        crashkernel-bad2 crashkernel-bad3 crash-shrink errno
+#                                        stub-exception vmcore-pattern vmcore-bad
+#
+# vmcore-bad is one crash per hand-made elfcorehdr (vmcore-pattern badcases
+# lists them), on each kernel.
 #
 # One PASS/FAIL line per check, then "N passed, M failed". Exits 1 if any failed.
 set -euo pipefail
@@ -14,7 +18,8 @@ set -euo pipefail
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
     scenarios=(boot kexec kexec-file kexec-efi kexec-l4 unload kexec-big kdump kdump-file
-               crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno stub-exception)
+               crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno stub-exception
+               vmcore-pattern vmcore-bad)
 
 "$REPO/scripts/setup.sh"
 
@@ -84,10 +89,24 @@ else
     record FAIL "rust build: kexec_rust objects missing from built-in.a (or helpers: $helpers built, $exported exported to modules)"
 fi
 
+bad_cases=()
 for s in "${scenarios[@]}"; do
     flavours=("${FLAVOURS[@]}")
     # The stock stub's exception reporter halts the machine: nothing to compare.
     [ "$s" = stub-exception ] && flavours=(rust)
+    if [ "$s" = vmcore-bad ]; then
+        read -ra bad_cases <<<"$("$CARGO_TARGET/x86_64-unknown-linux-gnu/release/vmcore-pattern" badcases)"
+        for c in "${bad_cases[@]}"; do
+            for f in "${flavours[@]}"; do
+                if line=$(KR_CASE=$c "$REPO/tools/qemu/run-scenario.sh" "$f" "$s"); then
+                    record PASS "${line#PASS }"
+                else
+                    record FAIL "${line#FAIL }"
+                fi
+            done
+        done
+        continue
+    fi
     for f in "${flavours[@]}"; do
         if line=$("$REPO/tools/qemu/run-scenario.sh" "$f" "$s"); then
             record PASS "${line#PASS }"
@@ -108,6 +127,16 @@ for s in kdump kdump-file; do
         record FAIL "$s: stock and rust vmcore layouts differ (see $OUT_DIR/$s-layout.diff)"
     fi
 done
+
+# The hand-made elfcorehdrs: what each kernel did, side by side.
+if [ ${#bad_cases[@]} -gt 0 ]; then
+    for c in "${bad_cases[@]}"; do
+        for f in "${FLAVOURS[@]}"; do
+            echo "$f: $(tr '\n' ';' <"$OUT_DIR/$f/vmcore-bad-$c/outcome.txt" 2>/dev/null || echo "no outcome")"
+        done
+    done >"$OUT_DIR/vmcore-bad.txt"
+    log "hand-made elfcorehdrs, both kernels: $OUT_DIR/vmcore-bad.txt"
+fi
 
 # A malformed crashkernel=, and writes to kexec_crash_size, must have the same
 # outcome on both kernels.

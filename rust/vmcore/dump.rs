@@ -93,6 +93,14 @@ pub(crate) struct Dump {
 pub(crate) enum Refusal {
     /// The header breaks a rule.
     Defect(Defect),
+    /// Program header `index` (`None`: the header itself) names memory that
+    /// cannot be read.
+    Unmappable {
+        /// Index of the program header.
+        index: Option<usize>,
+        /// Why.
+        why: oldmem::Unmappable,
+    },
     /// Old memory could not be read or memory allocated.
     Error(Error),
 }
@@ -133,8 +141,13 @@ impl Dump {
         encrypted: bool,
     ) -> Result<Dump, Refusal> {
         let segment = size.unwrap_or(u64::MAX);
+        let page = addr & !(PAGE_SIZE as u64 - 1);
+        oldmem::check_mappable(page, (addr - page) + EHDR_SIZE as u64)
+            .map_err(|why| Refusal::Unmappable { index: None, why })?;
         let ehdr = read_old(addr, EHDR_SIZE, header_encrypted)?;
         let ehdr = corehdr::check_ehdr(&ehdr, segment, EM_X86_64)?;
+        oldmem::check_mappable(page, (addr - page) + ehdr.headers_size())
+            .map_err(|why| Refusal::Unmappable { index: None, why })?;
         let old = read_old(addr, ehdr.headers_size() as usize, header_encrypted)?;
 
         // The notes: each PT_NOTE read whole, kept up to its real size.
@@ -148,6 +161,18 @@ impl Dump {
         })?;
         if phdrs.len() != ehdr.phnum as usize {
             return Err(Refusal::Error(ENOMEM));
+        }
+        // Every range the file will read: old memory this kernel may map.
+        for (index, p) in phdrs.iter().enumerate() {
+            if p.ty == PT_NOTE || p.ty == crate::elfcore::PT_LOAD {
+                let start = p.offset & !(PAGE_SIZE as u64 - 1);
+                let len = (p.offset + p.memsz).next_multiple_of(PAGE_SIZE as u64) - start;
+                oldmem::check_mappable(start, len)
+                    .map_err(|why| Refusal::Unmappable {
+                        index: Some(index),
+                        why,
+                    })?;
+            }
         }
         for (i, p) in phdrs.iter().enumerate() {
             if p.ty == crate::elfcore::PT_LOAD {

@@ -90,6 +90,21 @@ pub(crate) extern "C" fn kexec_rust_vmcore_init() -> c_int {
             );
             return -d.errno();
         }
+        Err(Refusal::Unmappable { index, why }) => {
+            match index {
+                Some(i) => pr_warn!(
+                    "vmcore: elfcorehdr at {addr:#x} refused: program header {i}: {}; \
+                     no /proc/vmcore\n",
+                    format_args!("{why}")
+                ),
+                None => pr_warn!(
+                    "vmcore: elfcorehdr at {addr:#x} refused: the header itself: {}; \
+                     no /proc/vmcore\n",
+                    format_args!("{why}")
+                ),
+            }
+            return -(bindings::EINVAL as c_int);
+        }
         Err(Refusal::Error(e)) => {
             pr_warn!(
                 "vmcore: elfcorehdr at {addr:#x} could not be read (error {}); no /proc/vmcore\n",

@@ -22,6 +22,56 @@ use core::ptr::NonNull;
 /// The largest piece of old memory one mapping covers.
 pub(crate) const MAX_MAP: usize = 4 << 20;
 
+/// Why a range of old memory cannot be mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unmappable {
+    /// It wraps around, or ends past what this CPU can address.
+    BeyondPhysBits {
+        /// This CPU's physical address width.
+        bits: u32,
+    },
+    /// A page of it is memory this kernel uses (not reserved RAM).
+    InUse {
+        /// The page's physical address.
+        at: u64,
+    },
+}
+
+impl core::fmt::Display for Unmappable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Unmappable::BeyondPhysBits { bits } => {
+                write!(f, "it lies beyond the CPU's {bits}-bit physical addresses")
+            }
+            Unmappable::InUse { at } => write!(f, "page {at:#x} is this kernel's own memory"),
+        }
+    }
+}
+
+/// Checks that `[phys, phys + len)` is old memory that may be mapped: within
+/// the CPU's physical address width and not in this kernel's use. These are
+/// the cases in which `ioremap()` warns (the stock kernel reaches them with a
+/// bad elfcorehdr); here they are refused before mapping.
+pub(crate) fn check_mappable(phys: u64, len: u64) -> core::result::Result<(), Unmappable> {
+    // SAFETY: no precondition.
+    let bits = unsafe { bindings::kexec_rust_phys_bits() };
+    let end = phys.checked_add(len).ok_or(Unmappable::BeyondPhysBits { bits })?;
+    if bits < 64 && end > 1u64 << bits {
+        return Err(Unmappable::BeyondPhysBits { bits });
+    }
+    let first = phys / PAGE_SIZE as u64;
+    let last = end.div_ceil(PAGE_SIZE as u64);
+    for pfn in first..last {
+        // SAFETY: no precondition; looks the page up only if the pfn is valid.
+        if unsafe { bindings::kexec_rust_ram_in_use(pfn as _) } {
+            return Err(Unmappable::InUse {
+                at: pfn * PAGE_SIZE as u64,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A mapping of whole pages of the crashed kernel's memory.
 ///
 /// # Invariants
@@ -38,12 +88,12 @@ pub(crate) struct OldMap {
 impl OldMap {
     /// Maps `len` bytes of old memory at `phys`, both multiples of the page
     /// size; with `encrypted`, with the memory encryption bit set (SME). Fails
-    /// with `ENOMEM` when the range cannot be mapped (for example because part
-    /// of it is this kernel's RAM).
+    /// with `ENOMEM` when the range cannot be mapped (see [`check_mappable`]).
     pub(crate) fn new(phys: u64, len: usize, encrypted: bool) -> Result<Self> {
         if len == 0 || phys % PAGE_SIZE as u64 != 0 || len % PAGE_SIZE != 0 {
             return Err(EINVAL);
         }
+        check_mappable(phys, len as u64).map_err(|_| ENOMEM)?;
         // SAFETY: the ioremap functions have no precondition; they return
         // null for a range they refuse.
         let p = unsafe {

@@ -28,7 +28,7 @@ crashkernel=${CRASHKERNEL:-96M}
 case $scenario in
     boot | errno | crash-shrink) final=1 ;;
     kexec | kexec-file | kexec-efi | kexec-l4 | unload | kexec-big | bench-copy) final=2 ;;
-    kdump | kdump-file | vmcore-pattern) final=capture ;;
+    kdump | kdump-file | vmcore-pattern | vmcore-bad) final=capture ;;
     # The machine resets from the relocate stub's exception reporter: no stage
     # finishes. Rust only: the stock stub's reporter halts instead.
     stub-exception) final=none ;;
@@ -45,6 +45,10 @@ initramfs=$OUT_DIR/$flavour.cpio.gz
 [ -f "$initramfs" ] || die "no $flavour initramfs: run tools/initramfs/build.sh $flavour"
 
 dir=$OUT_DIR/$flavour/$scenario
+if [ "$scenario" = vmcore-bad ]; then
+    case_=${KR_CASE:?vmcore-bad needs KR_CASE (vmcore-pattern badcases lists them)}
+    dir=$OUT_DIR/$flavour/$scenario-$case_
+fi
 rm -rf "$dir"
 mkdir -p "$dir"
 serial=$dir/serial.log
@@ -52,8 +56,9 @@ serial=$dir/serial.log
 append="console=ttyS0 panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 disk=()
 case $scenario in
-    kdump | kdump-file | errno | crash-shrink | crashkernel-bad* | vmcore-pattern) append="$append crashkernel=$crashkernel" ;;
+    kdump | kdump-file | errno | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad) append="$append crashkernel=$crashkernel" ;;
 esac
+[ "$scenario" != vmcore-bad ] || append="$append krcase=$case_"
 if [ "$scenario" = vmcore-pattern ]; then
     # A new seed each run, in the log so that a failure can be replayed.
     seed=${KR_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
@@ -107,6 +112,43 @@ set -e
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 printf '%.1f\n' "$elapsed" >"$dir/elapsed"
 
+if [ "$scenario" = vmcore-bad ]; then
+    # What the kernel did with the header: the capture kernel's report, its own
+    # log lines about it, and any warning or oops. The stock kernel's outcome is
+    # recorded, not judged; ours must boot, warn nothing and name the defect.
+    {
+        grep -a -m1 '^KR-INFO BADHDR ' "$serial" | sed 's/\r$//; s/^KR-INFO BADHDR //' || echo "$case_: capture kernel did not reach init"
+        grep -a -E '\] (kexec_rust: )?vmcore: ' "$serial" | sed 's/\r$//; s/^\[ *[0-9.]*\] //' | sed 's/at 0x[0-9a-f]* //' | head -n 3 || true
+        grep -a -m1 -E '\] (WARNING:|BUG:|Oops|general protection fault)' "$serial" | sed 's/\r$//; s/^\[ *[0-9.]*\] /kernel: /' || true
+    } >"$dir/outcome.txt"
+    [ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "$case_: QEMU timeout after ${timeout_s}s" >>"$dir/outcome.txt"
+    if [ "$flavour" = stock ]; then
+        echo "PASS stock vmcore-bad $case_: recorded: $(tr '\n' ';' <"$dir/outcome.txt")"
+        exit 0
+    fi
+    report=$(head -n 1 "$dir/outcome.txt")
+    case $case_ in
+        good | load-overlap | note-namesz | note-past) want=served ;;
+        phnum-huge) want=either ;;
+        *) want=refused ;;
+    esac
+    case $report in
+        *"no /proc/vmcore"*) got=refused ;;
+        *"all read"*) got=served ;;
+        *) got="other: $report" ;;
+    esac
+    if [ "$want" = either ]; then
+        [ "${got#other}" = "$got" ] || verdict FAIL "$case_: expected the header served or refused, got $got"
+    elif [ "$got" != "$want" ]; then
+        verdict FAIL "$case_: expected the header $want, got $got"
+    fi
+    if [ "$got" = refused ]; then
+        grep -aq 'kexec_rust: vmcore: elfcorehdr .*refused: \|could not be read' "$serial" ||
+            verdict FAIL "$case_: refused without a log line naming the defect"
+    fi
+    [ "$case_" != good ] || grep -q 'data page intact' "$dir/outcome.txt" ||
+        verdict FAIL "good: the data page did not read back intact"
+fi
 [ $rc -eq 124 ] || [ $rc -eq 137 ] && verdict FAIL "QEMU timeout after ${timeout_s}s"
 [ $rc -eq 0 ] || verdict FAIL "QEMU exited with $rc: $(head -c 300 "$dir/qemu.out")"
 grep -a -m1 '^KR-FAIL' "$serial" >"$dir/fail" && verdict FAIL "guest: $(sed 's/\r$//' "$dir/fail")"
@@ -162,6 +204,9 @@ case $scenario in crashkernel-bad*)
     verdict PASS "crashkernel=$crashkernel: booted without a reservation"
     ;;
 esac
+if [ "$scenario" = vmcore-bad ]; then
+    verdict PASS "$(tr '\n' ';' <"$dir/outcome.txt")"
+fi
 if [ "$scenario" = vmcore-pattern ]; then
     what=$(grep -a -m1 '^KR-INFO vmcore-pattern: ' "$serial" | sed 's/\r$//; s/^KR-INFO //')
     [ -n "$what" ] || verdict FAIL "no summary from vmcore-pattern check"

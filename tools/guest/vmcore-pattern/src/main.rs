@@ -13,12 +13,16 @@
 //!         read() at unaligned offsets and of mixed sizes (1 byte to over
 //!         1 MiB), and through mmap() windows. Prints one summary line and
 //!         exits 1 on the first wrong byte.
+//!     vmcore-pattern badhdr CASE | badcheck CASE | badcases
+//!         Hand-made elfcorehdrs for the vmcore-bad scenario (badhdr.rs).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::process::exit;
+
+mod badhdr;
 
 const PAGE: usize = 4096;
 const MAGIC: &[u8; 8] = b"KRPATTRN";
@@ -44,8 +48,10 @@ fn page_pattern(seed: u64, index: u64, out: &mut [u8]) {
     }
 }
 
-fn fill(dev: &str, mib: usize, seed: u64) {
-    let len = mib << 20;
+/// `n` pages of locked anonymous memory and each page's physical address,
+/// from /proc/self/pagemap (bits 0-54 of an entry, bit 63 present; root only).
+fn locked_pages(n: usize) -> (&'static mut [u8], Vec<u64>) {
+    let len = n * PAGE;
     // SAFETY: a fresh private anonymous mapping, used only here and never unmapped.
     let p = unsafe {
         libc::mmap(
@@ -58,44 +64,59 @@ fn fill(dev: &str, mib: usize, seed: u64) {
         )
     };
     if p == libc::MAP_FAILED {
-        die(format!("mmap of {mib} MiB: {}", std::io::Error::last_os_error()));
+        die(format!("mmap of {n} pages: {}", std::io::Error::last_os_error()));
     }
-    // SAFETY: `p` maps `len` writable bytes that nothing else refers to.
-    let mem = unsafe { std::slice::from_raw_parts_mut(p as *mut u8, len) };
     // Locked so that no page moves or leaves memory before the crash.
     // SAFETY: locking our own mapping.
     if unsafe { libc::mlock(p, len) } != 0 {
         die(format!("mlock: {}", std::io::Error::last_os_error()));
     }
-    let pages = len / PAGE;
-    for i in 0..pages {
-        page_pattern(seed, i as u64, &mut mem[i * PAGE..(i + 1) * PAGE]);
-    }
-    // Each page's frame number: bits 0-54 of its pagemap entry, bit 63 present.
+    // SAFETY: `p` maps `len` writable bytes that nothing else refers to, forever.
+    let mem = unsafe { std::slice::from_raw_parts_mut(p as *mut u8, len) };
     let pm = File::open("/proc/self/pagemap").unwrap_or_else(|e| die(format!("pagemap: {e}")));
-    let mut entries = vec![0u8; pages * 8];
+    let mut entries = vec![0u8; n * 8];
     pm.read_exact_at(&mut entries, (p as u64 / PAGE as u64) * 8)
         .unwrap_or_else(|e| die(format!("reading pagemap: {e}")));
-    let mut rec = Vec::with_capacity(24 + pages * 8);
-    rec.extend_from_slice(MAGIC);
-    rec.extend_from_slice(&seed.to_le_bytes());
-    rec.extend_from_slice(&(pages as u64).to_le_bytes());
-    for (i, e) in entries.chunks_exact(8).enumerate() {
-        let e = u64::from_le_bytes(e.try_into().unwrap());
-        let pfn = e & ((1 << 55) - 1);
-        if e >> 63 == 0 || pfn == 0 {
-            die(format!("page {i} not present or its frame hidden (pagemap entry {e:#x}; root?)"));
-        }
-        rec.extend_from_slice(&pfn.to_le_bytes());
-    }
-    let mut d = OpenOptions::new().write(true).open(dev).unwrap_or_else(|e| die(format!("{dev}: {e}")));
-    d.write_all(&rec).and_then(|_| d.sync_all()).unwrap_or_else(|e| die(format!("writing {dev}: {e}")));
-    println!("pattern ready: {pages} pages, seed {seed}");
+    let phys = entries
+        .chunks_exact(8)
+        .enumerate()
+        .map(|(i, e)| {
+            let e = u64::from_le_bytes(e.try_into().unwrap());
+            let pfn = e & ((1 << 55) - 1);
+            if e >> 63 == 0 || pfn == 0 {
+                die(format!("page {i} not present or its frame hidden (pagemap entry {e:#x}; root?)"));
+            }
+            pfn * PAGE as u64
+        })
+        .collect();
+    (mem, phys)
+}
+
+fn sleep_forever() -> ! {
     std::io::stdout().flush().ok();
     loop {
         // SAFETY: plain pause; the memory stays mapped while we sleep.
         unsafe { libc::pause() };
     }
+}
+
+fn fill(dev: &str, mib: usize, seed: u64) {
+    let pages = (mib << 20) / PAGE;
+    let (mem, phys) = locked_pages(pages);
+    for i in 0..pages {
+        page_pattern(seed, i as u64, &mut mem[i * PAGE..(i + 1) * PAGE]);
+    }
+    let mut rec = Vec::with_capacity(24 + pages * 8);
+    rec.extend_from_slice(MAGIC);
+    rec.extend_from_slice(&seed.to_le_bytes());
+    rec.extend_from_slice(&(pages as u64).to_le_bytes());
+    for pa in &phys {
+        rec.extend_from_slice(&(pa / PAGE as u64).to_le_bytes());
+    }
+    let mut d = OpenOptions::new().write(true).open(dev).unwrap_or_else(|e| die(format!("{dev}: {e}")));
+    d.write_all(&rec).and_then(|_| d.sync_all()).unwrap_or_else(|e| die(format!("writing {dev}: {e}")));
+    println!("pattern ready: {pages} pages, seed {seed}");
+    sleep_forever()
 }
 
 struct Load {
@@ -265,6 +286,12 @@ fn main() {
             fill(&a[2], mib, seed)
         }
         Some("check") if a.len() == 3 => check(&a[2]),
-        _ => die("usage: vmcore-pattern fill DEV MIB SEED | vmcore-pattern check DEV".into()),
+        Some("badhdr") if a.len() == 3 => badhdr::make(&a[2]),
+        Some("badcheck") if a.len() == 3 => badhdr::check(&a[2]),
+        Some("badcases") => println!("{}", badhdr::CASES.join(" ")),
+        _ => die(
+            "usage: vmcore-pattern fill DEV MIB SEED | check DEV | badhdr CASE | badcheck CASE | badcases"
+                .into(),
+        ),
     }
 }
