@@ -598,23 +598,70 @@ mod tests {
     #[test]
     fn elfcorehdr_param_as_stock() {
         let p = |s: &str| parse_elfcorehdr(s.as_bytes());
-        assert_eq!(p("0x1000"), ElfcorehdrParam { addr: 0x1000, size: None, ok: true });
-        assert_eq!(p("4K"), ElfcorehdrParam { addr: 4096, size: None, ok: true });
+        assert_eq!(
+            p("0x1000"),
+            ElfcorehdrParam {
+                addr: 0x1000,
+                size: None,
+                ok: true
+            }
+        );
+        assert_eq!(
+            p("4K"),
+            ElfcorehdrParam {
+                addr: 4096,
+                size: None,
+                ok: true
+            }
+        );
         assert_eq!(
             p("64K@16M"),
-            ElfcorehdrParam { addr: 16 << 20, size: Some(64 << 10), ok: true }
+            ElfcorehdrParam {
+                addr: 16 << 20,
+                size: Some(64 << 10),
+                ok: true
+            }
         );
         // No number: the address is 0 and the value refused, as stock.
-        assert_eq!(p(""), ElfcorehdrParam { addr: 0, size: None, ok: false });
-        assert_eq!(p("x"), ElfcorehdrParam { addr: 0, size: None, ok: false });
+        assert_eq!(
+            p(""),
+            ElfcorehdrParam {
+                addr: 0,
+                size: None,
+                ok: false
+            }
+        );
+        assert_eq!(
+            p("x"),
+            ElfcorehdrParam {
+                addr: 0,
+                size: None,
+                ok: false
+            }
+        );
         // "@" with nothing after it: end is past the "@", so accepted, as stock.
-        assert_eq!(p("4K@"), ElfcorehdrParam { addr: 0, size: Some(4096), ok: true });
+        assert_eq!(
+            p("4K@"),
+            ElfcorehdrParam {
+                addr: 0,
+                size: Some(4096),
+                ok: true
+            }
+        );
     }
 
     #[test]
     fn load_at_finds_the_range() {
-        let l = |start, size, offset| Load { start, size, offset };
-        let loads = [l(0x1000, 0x2000, 0x3000), l(0x9000, 0, 0x5000), l(0x10000, 0x1000, 0x5000)];
+        let l = |start, size, offset| Load {
+            start,
+            size,
+            offset,
+        };
+        let loads = [
+            l(0x1000, 0x2000, 0x3000),
+            l(0x9000, 0, 0x5000),
+            l(0x10000, 0x1000, 0x5000),
+        ];
         assert_eq!(load_at(&loads, 0x3000), 0);
         assert_eq!(load_at(&loads, 0x4fff), 0);
         // The empty range is skipped.

@@ -167,11 +167,10 @@ impl Dump {
             if p.ty == PT_NOTE || p.ty == crate::elfcore::PT_LOAD {
                 let start = p.offset & !(PAGE_SIZE as u64 - 1);
                 let len = (p.offset + p.memsz).next_multiple_of(PAGE_SIZE as u64) - start;
-                oldmem::check_mappable(start, len)
-                    .map_err(|why| Refusal::Unmappable {
-                        index: Some(index),
-                        why,
-                    })?;
+                oldmem::check_mappable(start, len).map_err(|why| Refusal::Unmappable {
+                    index: Some(index),
+                    why,
+                })?;
             }
         }
         for (i, p) in phdrs.iter().enumerate() {

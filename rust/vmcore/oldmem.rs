@@ -55,7 +55,9 @@ impl core::fmt::Display for Unmappable {
 pub(crate) fn check_mappable(phys: u64, len: u64) -> core::result::Result<(), Unmappable> {
     // SAFETY: no precondition.
     let bits = unsafe { bindings::kexec_rust_phys_bits() };
-    let end = phys.checked_add(len).ok_or(Unmappable::BeyondPhysBits { bits })?;
+    let end = phys
+        .checked_add(len)
+        .ok_or(Unmappable::BeyondPhysBits { bits })?;
     if bits < 64 && end > 1u64 << bits {
         return Err(Unmappable::BeyondPhysBits { bits });
     }
@@ -258,7 +260,9 @@ impl PinnedDest {
             // within it.
             let dst = unsafe {
                 core::slice::from_raw_parts_mut(
-                    bindings::kexec_rust_page_address(page).cast::<u8>().add(off),
+                    bindings::kexec_rust_page_address(page)
+                        .cast::<u8>()
+                        .add(off),
                     k,
                 )
             };
@@ -274,7 +278,9 @@ impl Drop for PinnedDest {
     fn drop(&mut self) {
         // SAFETY: by the type invariants, `pages[..n]` are pinned by us and
         // unpinned only here; they were written, hence dirty.
-        unsafe { bindings::unpin_user_pages_dirty_lock(self.pages.as_mut_ptr(), self.n as _, true) };
+        unsafe {
+            bindings::unpin_user_pages_dirty_lock(self.pages.as_mut_ptr(), self.n as _, true)
+        };
     }
 }
 

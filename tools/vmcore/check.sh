@@ -8,8 +8,10 @@
 #      VMCOREINFO with OSRELEASE and PAGESIZE, PT_LOADs covering System RAM of the
 #      crashed kernel outside the crash kernel reservation;
 #   2. readelf: an independent ELF reader agrees on the NT_PRSTATUS count;
-#   3. makedumpfile --dump-dmesg (or drgn with vmlinux, if makedumpfile cannot read
-#      this kernel): the panic message is in the dumped kernel log.
+#   3. makedumpfile --dump-dmesg: the panic message is in the dumped kernel log;
+#   4. makedumpfile -l -d 31, the filtered, compressed dump distributions save;
+#   5. drgn with vmlinux: the kernel log it reads must be makedumpfile's, line for
+#      line, and init_uts_ns the first kernel's release.
 # The last line printed is a one-line summary.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
@@ -49,16 +51,24 @@ n=$(grep -c 'NT_PRSTATUS' "$dir/readelf.txt" || true)
 [ "$n" -eq "$cpus" ] || die "readelf sees $n NT_PRSTATUS notes, expected $cpus"
 echo "readelf: $n NT_PRSTATUS notes, $(grep -c '^  LOAD' "$dir/readelf.txt") LOAD segments"
 
-tool=makedumpfile
-rm -f "$dir/dmesg.txt"
-if ! timeout 300 makedumpfile --dump-dmesg "$vmcore" "$dir/dmesg.txt" >"$dir/makedumpfile.log" 2>&1 ||
-    ! grep -q "$panic_msg" "$dir/dmesg.txt"; then
-    tool=drgn
-    timeout 300 "$CACHE/venv/bin/drgn" -c "$vmcore" -s "$BUILD_DIR/$flavour/vmlinux" -q -e '
+rm -f "$dir/dmesg.txt" "$dir/dump.31"
+timeout 300 makedumpfile --dump-dmesg "$vmcore" "$dir/dmesg.txt" >"$dir/makedumpfile.log" 2>&1 ||
+    die "makedumpfile --dump-dmesg failed: $(tail -n 3 "$dir/makedumpfile.log")"
+grep -q "$panic_msg" "$dir/dmesg.txt" || die "no '$panic_msg' in the kernel log makedumpfile read from the vmcore"
+timeout 300 makedumpfile -l -d 31 "$vmcore" "$dir/dump.31" >"$dir/makedumpfile-d31.log" 2>&1 ||
+    die "makedumpfile -l -d 31 failed: $(tail -n 3 "$dir/makedumpfile-d31.log")"
+d31=$(stat -c %s "$dir/dump.31")
+rm -f "$dir/dump.31"
+
+timeout 300 "$CACHE/venv/bin/drgn" -c "$vmcore" -s "$BUILD_DIR/$flavour/vmlinux" -q -e '
 from drgn.helpers.linux.printk import get_printk_records
 for r in get_printk_records(prog):
     print(r.text.decode(errors="replace"))
-' >"$dir/dmesg.txt" 2>"$dir/drgn.err" || die "drgn could not read the vmcore: $(tail -n 3 "$dir/drgn.err")"
-fi
-grep -q "$panic_msg" "$dir/dmesg.txt" || die "no '$panic_msg' in the kernel log that $tool read from the vmcore"
-echo "$summary; $tool found \"$panic_msg\" in the dumped log"
+print("KR-RELEASE", prog["init_uts_ns"].name.release.string_().decode())
+' >"$dir/drgn.txt" 2>"$dir/drgn.err" || die "drgn could not read the vmcore: $(tail -n 3 "$dir/drgn.err")"
+got=$(sed -n 's/^KR-RELEASE //p' "$dir/drgn.txt")
+[ "$got" = "$release" ] || die "drgn reads release '$got' from init_uts_ns, expected '$release'"
+grep -v '^KR-RELEASE ' "$dir/drgn.txt" >"$dir/drgn-log.txt"
+sed 's/^\[ *[0-9.]*\] //' "$dir/dmesg.txt" | diff -u - "$dir/drgn-log.txt" >"$dir/log.diff" ||
+    die "drgn and makedumpfile read different kernel logs (see $dir/log.diff)"
+echo "$summary; makedumpfile found \"$panic_msg\" in the dumped log, -l -d 31 made a $d31-byte dump; drgn read the same $(wc -l <"$dir/drgn-log.txt") log lines"
