@@ -593,6 +593,27 @@ mod tests {
             check_phdrs(&c, &e, |_, _| {}),
             Err(Defect::NoteAfterLoad { index: 4 })
         );
+        // PT_LOADs that add up to more than a file can hold.
+        let mut c = b.clone();
+        for i in [3, 4] {
+            let at = EHDR_SIZE + i * PHDR_SIZE + 40;
+            c[at..at + 8].copy_from_slice(&((1u64 << 61) + 4096).to_le_bytes());
+        }
+        assert!(matches!(
+            check_phdrs(&c, &e, |_, _| {}),
+            Err(Defect::TooLarge { index: 4 })
+        ));
+        // A PT_NOTE bigger than the stock kernel reads.
+        let mut c = b.clone();
+        let at = EHDR_SIZE + 40;
+        c[at..at + 8].copy_from_slice(&(MAX_NOTE_SEGMENT + 1).to_le_bytes());
+        assert_eq!(
+            check_phdrs(&c, &e, |_, _| {}),
+            Err(Defect::NoteTooBig {
+                index: 0,
+                size: MAX_NOTE_SEGMENT + 1
+            })
+        );
     }
 
     #[test]

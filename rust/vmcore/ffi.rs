@@ -231,3 +231,23 @@ unsafe extern "C" fn mmap(_file: *mut bindings::file, vma: *mut bindings::vm_are
         Err(e) => e.to_errno(),
     }
 }
+
+/// The mapping's operations: everything is mapped at mmap(); a fault (after
+/// `madvise(MADV_DONTNEED)`, say) is `SIGBUS`, as in the stock kernel.
+pub(crate) struct VmOps(pub(crate) bindings::vm_operations_struct);
+
+// SAFETY: only function pointers, never written.
+unsafe impl Sync for VmOps {}
+
+pub(crate) static VM_OPS: VmOps = VmOps({
+    let mut ops: bindings::vm_operations_struct = pin_init::zeroed();
+    ops.fault = Some(fault);
+    ops
+});
+
+/// # Safety
+///
+/// Called by the mm core for a fault in a vmcore mapping.
+unsafe extern "C" fn fault(_vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+    bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t
+}

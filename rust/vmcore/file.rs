@@ -96,7 +96,7 @@ pub(crate) fn mmap(dump: &Dump, vma: &VmaNew) -> Result {
     vma.try_clear_mayexec()?;
     vma.set_mixedmap();
     // SAFETY: as above; `VM_OPS` lives forever.
-    unsafe { (*vma.as_ptr()).vm_ops = &VM_OPS.0 };
+    unsafe { (*vma.as_ptr()).vm_ops = &super::ffi::VM_OPS.0 };
 
     let mut at = start;
     let mut mapped = 0u64;
@@ -159,24 +159,4 @@ fn map_pieces(dump: &Dump, vma: &VmaNew, at: &mut u64, end: u64, mapped: &mut u6
         i += 1;
     }
     Ok(())
-}
-
-/// The mapping's operations: everything is mapped at mmap(); a fault (after
-/// `madvise(MADV_DONTNEED)`, say) is `SIGBUS`, as in the stock kernel.
-struct VmOps(bindings::vm_operations_struct);
-
-// SAFETY: only function pointers, never written.
-unsafe impl Sync for VmOps {}
-
-static VM_OPS: VmOps = VmOps({
-    let mut ops: bindings::vm_operations_struct = pin_init::zeroed();
-    ops.fault = Some(fault);
-    ops
-});
-
-/// # Safety
-///
-/// Called by the mm core for a fault in a vmcore mapping.
-unsafe extern "C" fn fault(_vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
-    bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t
 }

@@ -42,9 +42,10 @@ for applet in $(/bin/busybox --list | grep -vx busybox); do
 done
 add_binary "$root" /sbin/kexec /sbin/kexec
 install -m 0755 "$REPO/tools/initramfs/init" "$root/init"
-# Guest test programs: static Rust binaries from tools/guest/.
+# Guest test programs: static Rust binaries from tools/guest/, without their
+# symbol tables (the capture kernel unpacks the initramfs into its small memory).
 guest_target=x86_64-unknown-linux-gnu
-(cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static" \
+(cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static -C strip=symbols" \
     cargo build --quiet --release --target "$guest_target" -p kexec-errno -p kexec-bench -p vmcore-pattern) ||
     die "building the guest test programs failed"
 for prog in kexec-errno kexec-bench vmcore-pattern; do
