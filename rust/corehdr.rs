@@ -128,6 +128,9 @@ pub enum Defect {
         /// Index of the program header that went over.
         index: usize,
     },
+    /// With no `PT_NOTE` to merge, the merged one would be program header
+    /// 65,536.
+    TooManyProgramHeaders,
     /// A `PT_NOTE` larger than the stock kernel can read in one piece.
     NoteTooBig {
         /// Index of the program header.
@@ -177,6 +180,12 @@ impl fmt::Display for Defect {
                 f,
                 "program header {index}: the PT_LOADs add up to more than {MAX_DUMP} bytes"
             ),
+            Defect::TooManyProgramHeaders => {
+                write!(
+                    f,
+                    "65535 program headers and no PT_NOTE: no room for the merged one"
+                )
+            }
             Defect::NoteTooBig { index, size } => write!(
                 f,
                 "program header {index}: PT_NOTE of {size} bytes, more than {MAX_NOTE_SEGMENT}"
@@ -412,6 +421,9 @@ pub fn write_header(
     let notes: u64 = note_sizes.iter().take(nr_notes).sum();
     // The merged note replaces the PT_NOTEs: one, then the others in order.
     let phnum = ehdr.phnum as usize - nr_notes + 1;
+    if phnum > u16::MAX as usize {
+        return Err(Defect::TooManyProgramHeaders);
+    }
     let headers = ((EHDR_SIZE + phnum * PHDR_SIZE) as u64).next_multiple_of(PAGE_SIZE);
     let notes_padded = notes.next_multiple_of(PAGE_SIZE);
     let out = out.get_mut(..headers as usize).ok_or(Defect::NoRoom)?;
@@ -451,14 +463,15 @@ pub fn write_header(
 }
 
 /// The `PT_LOAD`s of a header that [`write_header`] wrote, with the old memory
-/// each one maps: calls `f` for each, in file order.
+/// each one maps: calls `f` for each that holds bytes of the file, in file
+/// order (a `PT_LOAD` of no whole page holds none, and is left out).
 pub fn loads(old: &[u8], ehdr: &Ehdr, layout: &Layout, mut f: impl FnMut(Load)) {
     walk_after_notes(
         old,
         ehdr,
         layout.headers + layout.notes_padded,
         |_, load| {
-            if let Some(l) = load {
+            if let Some(l) = load.filter(|l| l.size > 0) {
                 f(l);
             }
         },
@@ -617,6 +630,27 @@ mod tests {
     }
 
     #[test]
+    fn no_room_for_the_merged_note() {
+        let b = sample();
+        let mut c = std::vec![0u8; EHDR_SIZE + 0xffff * PHDR_SIZE];
+        c[..EHDR_SIZE].copy_from_slice(&b[..EHDR_SIZE]);
+        c[56..58].copy_from_slice(&0xffffu16.to_le_bytes());
+        let e = check_ehdr(&c, c.len() as u64, EM_X86_64).unwrap();
+        let mut out = std::vec![0u8; c.len() + 2 * PAGE_SIZE as usize];
+        // 65,535 PT_NULL headers and no PT_NOTE: the merged one would be the 65,536th.
+        assert_eq!(
+            write_header(&c, &e, &[], &mut out),
+            Err(Defect::TooManyProgramHeaders)
+        );
+        // One PT_NOTE among them takes its place.
+        c[EHDR_SIZE..EHDR_SIZE + 4].copy_from_slice(&PT_NOTE.to_le_bytes());
+        assert_eq!(
+            write_header(&c, &e, &[0], &mut out).map(|l| l.phnum),
+            Ok(0xffff)
+        );
+    }
+
+    #[test]
     fn elfcorehdr_param_as_stock() {
         let p = |s: &str| parse_elfcorehdr(s.as_bytes());
         assert_eq!(
@@ -763,8 +797,11 @@ mod tests {
             .expect("own program headers refused");
             assert_eq!(notes, 1);
             let mut i = 1;
+            // A PT_LOAD of no whole page holds no bytes: `loads` leaves it out.
+            let holds_bytes =
+                |p: &Phdr| p.ty == PT_LOAD && (p.memsz > 0 || p.offset % PAGE_SIZE != 0);
             loads(b, &e, &l, |ld| {
-                while Phdr::read(&out, EHDR_SIZE + i * PHDR_SIZE).unwrap().ty != PT_LOAD {
+                while !holds_bytes(&Phdr::read(&out, EHDR_SIZE + i * PHDR_SIZE).unwrap()) {
                     i += 1;
                 }
                 let p = Phdr::read(&out, EHDR_SIZE + i * PHDR_SIZE).unwrap();

@@ -174,6 +174,23 @@ pub(crate) unsafe extern "C" fn read_from_oldmem(
 }
 matches_c!(read_from_oldmem: unsafe extern "C" fn(*mut bindings::iov_iter, usize, *mut u64, bool) -> isize);
 
+/// `walk_system_ram_range()` callback of `oldmem::check_mappable`: scans the
+/// System RAM pages `[start, start + count)` for one this kernel uses, and
+/// stops the walk (returns 1) when it finds one.
+///
+/// # Safety
+///
+/// `arg` is the `InUseSearch` that `check_mappable` passed.
+pub(crate) unsafe extern "C" fn find_ram_in_use(
+    start: c_ulong,
+    count: c_ulong,
+    arg: *mut c_void,
+) -> c_int {
+    // SAFETY: by the caller's contract.
+    let search = unsafe { &mut *arg.cast::<oldmem::InUseSearch>() };
+    search.scan(start as u64, count as u64) as c_int
+}
+
 /// The file operations of /proc/vmcore.
 struct ProcOps(bindings::proc_ops);
 

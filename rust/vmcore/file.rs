@@ -5,8 +5,9 @@
 //! The file is the dump's front buffer (ELF header and merged notes) followed
 //! by old memory; a read or a mapping that spans both is served piece by
 //! piece, as in the stock kernel, with the same errors: `EFAULT` for a fault
-//! in the user's buffer, `EINVAL` for a mapping past the end, `EPERM` for a
-//! writable or executable one, `EAGAIN` when the mapping cannot be made.
+//! in the user's buffer or old memory that cannot be mapped, `EINVAL` for a
+//! mapping past the end, `EPERM` for a writable or executable one, `EAGAIN`
+//! when the mapping cannot be made.
 
 use super::dump::Dump;
 use super::oldmem;
@@ -68,7 +69,9 @@ pub(crate) fn read(dump: &Dump, dest: &mut IovIterDest<'_>, pos: &mut i64) -> Re
     while left > 0 && i < dump.loads.len() {
         let l = &dump.loads[i];
         let n = ((l.offset + l.size - at) as usize).min(left);
-        oldmem::copy_to_iter(dest, l.start + (at - l.offset), n, dump.encrypted)?;
+        // Any failure is EFAULT, as stock's read_from_oldmem() makes it.
+        oldmem::copy_to_iter(dest, l.start + (at - l.offset), n, dump.encrypted)
+            .map_err(|_| EFAULT)?;
         at += n as u64;
         left -= n;
         done += n;
@@ -98,55 +101,42 @@ pub(crate) fn mmap(dump: &Dump, vma: &VmaNew) -> Result {
     // SAFETY: as above; `VM_OPS` lives forever.
     unsafe { (*vma.as_ptr()).vm_ops = &super::ffi::VM_OPS.0 };
 
-    let mut at = start;
-    let mut mapped = 0u64;
-    let r = map_pieces(dump, vma, &mut at, end, &mut mapped);
-    if r.is_err() && mapped > 0 {
-        // SAFETY: undoing our own part-made mapping of this vma, under the
-        // mmap lock that mmap() holds, as the stock kernel does.
-        unsafe {
-            bindings::do_munmap(
-                (*vma.as_ptr()).vm_mm,
-                vma.start() as _,
-                mapped as _,
-                core::ptr::null_mut(),
-            )
-        };
-    }
-    r.map_err(|_| EAGAIN)
+    // On failure the mm core unmaps what was mapped (`unmap_region()` after a
+    // failed `->mmap`), so the part made is not undone here.
+    map_pieces(dump, vma, start, end).map_err(|_| EAGAIN)
 }
 
-fn map_pieces(dump: &Dump, vma: &VmaNew, at: &mut u64, end: u64, mapped: &mut u64) -> Result {
-    let uaddr = |mapped: u64| vma.start() as u64 + mapped;
-    if *at < dump.front_len {
-        let n = (dump.front_len - *at).min(end - *at);
+fn map_pieces(dump: &Dump, vma: &VmaNew, mut at: u64, end: u64) -> Result {
+    let mut uaddr = vma.start() as u64;
+    if at < dump.front_len {
+        let n = (dump.front_len - at).min(end - at);
         // SAFETY: `front` is a vmalloc_user() buffer of at least `front_len`
         // bytes that lives as long as the dump (forever); `at` and `n` are
         // page multiples within it and within the vma.
         let r = unsafe {
             bindings::remap_vmalloc_range_partial(
                 vma.as_ptr(),
-                uaddr(*mapped) as _,
-                dump.front.as_ptr().add(*at as usize).cast(),
+                uaddr as _,
+                dump.front.as_ptr().add(at as usize).cast(),
                 0,
                 n as _,
             )
         };
         to_result(r)?;
-        *at += n;
-        *mapped += n;
+        at += n;
+        uaddr += n;
     }
-    let mut i = corehdr::load_at(&dump.loads, *at);
-    while *at < end && i < dump.loads.len() {
+    let mut i = corehdr::load_at(&dump.loads, at);
+    while at < end && i < dump.loads.len() {
         let l = &dump.loads[i];
-        let n = (l.offset + l.size - *at).min(end - *at);
-        let phys = l.start + (*at - l.offset);
+        let n = (l.offset + l.size - at).min(end - at);
+        let phys = l.start + (at - l.offset);
         // SAFETY: maps old memory, which no one else owns, read only into
         // this vma being set up; the range is within the vma.
         let r = unsafe {
             bindings::remap_pfn_range(
                 vma.as_ptr(),
-                uaddr(*mapped) as _,
+                uaddr as _,
                 (phys / PAGE_SIZE as u64) as _,
                 n as _,
                 // With the encryption bit when memory is encrypted, as stock.
@@ -154,8 +144,8 @@ fn map_pieces(dump: &Dump, vma: &VmaNew, at: &mut u64, end: u64, mapped: &mut u6
             )
         };
         to_result(r)?;
-        *at += n;
-        *mapped += n;
+        at += n;
+        uaddr += n;
         i += 1;
     }
     Ok(())

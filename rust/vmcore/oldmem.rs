@@ -63,15 +63,51 @@ pub(crate) fn check_mappable(phys: u64, len: u64) -> core::result::Result<(), Un
     }
     let first = phys / PAGE_SIZE as u64;
     let last = end.div_ceil(PAGE_SIZE as u64);
-    for pfn in first..last {
-        // SAFETY: no precondition; looks the page up only if the pfn is valid.
-        if unsafe { bindings::kexec_rust_ram_in_use(pfn as _) } {
-            return Err(Unmappable::InUse {
-                at: pfn * PAGE_SIZE as u64,
-            });
-        }
+    // Only this kernel's System RAM can hold a page in use: the pages of the
+    // range that are in it are looked at, the rest (old memory, normally all
+    // of it) costs one walk of the resource tree.
+    let mut found = InUseSearch { pfn: None };
+    // SAFETY: `found` outlives the call, which passes it only to the callback.
+    unsafe {
+        bindings::walk_system_ram_range(
+            first as _,
+            (last - first) as _,
+            (&mut found as *mut InUseSearch).cast(),
+            Some(super::ffi::find_ram_in_use),
+        )
+    };
+    match found.pfn {
+        Some(pfn) => Err(Unmappable::InUse {
+            at: pfn * PAGE_SIZE as u64,
+        }),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// What `ffi::find_ram_in_use` reports: the first page this kernel uses.
+pub(crate) struct InUseSearch {
+    /// Its page frame number, once found.
+    pub(crate) pfn: Option<u64>,
+}
+
+impl InUseSearch {
+    /// Looks at the System RAM pages `[start, start + count)` until one is in
+    /// this kernel's use (not reserved); returns whether one was found.
+    pub(crate) fn scan(&mut self, start: u64, count: u64) -> bool {
+        for pfn in start..start + count {
+            // SAFETY: no precondition; looks the page up only if it is valid.
+            if unsafe { bindings::kexec_rust_ram_in_use(pfn as _) } {
+                self.pfn = Some(pfn);
+                return true;
+            }
+            if pfn % 4096 == 4095 {
+                // SAFETY: no lock is held (the resource walk holds none
+                // while it calls back).
+                unsafe { bindings::kexec_rust_cond_resched() };
+            }
+        }
+        false
+    }
 }
 
 /// A mapping of whole pages of the crashed kernel's memory.
@@ -135,20 +171,29 @@ pub(crate) fn for_each_piece(
     encrypted: bool,
     mut f: impl FnMut(&[u8]) -> Result,
 ) -> Result {
+    // After a piece that could not be mapped whole: page by page up to here.
+    let mut by_page_until = 0u64;
     while count > 0 {
         let off = (phys % MAX_MAP as u64) as usize;
-        let want = count.min(MAX_MAP - off);
         let page_off = off % PAGE_SIZE;
         let base = phys - page_off as u64;
+        let want = if phys < by_page_until {
+            count.min(PAGE_SIZE - page_off)
+        } else {
+            count.min(MAX_MAP - off)
+        };
         let span = (page_off + want).next_multiple_of(PAGE_SIZE);
         let (map, n) = match OldMap::new(base, span, encrypted) {
             Ok(map) => (map, want),
             // Read what can be read page by page, as the stock kernel does, so
             // that the same bytes are served and the same page fails.
-            Err(_) if span > PAGE_SIZE => (
-                OldMap::new(base, PAGE_SIZE, encrypted)?,
-                want.min(PAGE_SIZE - page_off),
-            ),
+            Err(_) if span > PAGE_SIZE => {
+                by_page_until = phys - off as u64 + MAX_MAP as u64;
+                (
+                    OldMap::new(base, PAGE_SIZE, encrypted)?,
+                    want.min(PAGE_SIZE - page_off),
+                )
+            }
             Err(e) => return Err(e),
         };
         f(&map.bytes()[page_off..page_off + n])?;
@@ -185,7 +230,14 @@ pub(crate) fn copy_to_iter(
             return Ok(());
         }
         while !b.is_empty() {
-            let mut pinned = PinnedDest::extract(dest, b.len())?;
+            let Ok(mut pinned) = PinnedDest::extract(dest, b.len()) else {
+                // Pages that cannot be pinned (a buffer in a device's
+                // mapping, say): copy_to_user() can still write them.
+                if dest.copy_to_iter(b) < b.len() {
+                    return Err(EFAULT);
+                }
+                break;
+            };
             let n = pinned.fill(b);
             b = &b[n..];
         }

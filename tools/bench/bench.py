@@ -345,23 +345,41 @@ def copy_series(args):
     print("\n".join(lines))
 
 
+def boot_series(args, boots, kernels, run, parse, name):
+    """`boots` boots of each kernel, alternating: `run` is (scenario, guest memory,
+    kernel arguments, the stage that must finish); `parse(r)` returns the
+    boot's {key: value}. Returns {kernel: {key: [values]}}, and logs each boot
+    with `name(key)` for each value."""
+    scenario, mem, extra, stage = run
+    samples = {k: {} for k in kernels}
+    for i in range(boots):
+        for k in kernels:
+            r = Run(args, k, scenario, mem, extra)
+            if not r.ok(stage):
+                r.fail(f"{scenario} did not finish stage {stage}")
+            for key, v in parse(r).items():
+                samples[k].setdefault(key, []).append(v)
+            log(f"  boot {i + 1}/{boots} {k}: " + ", ".join(f"{name(key)}={vs[-1]:.1f}" for key, vs in samples[k].items()))
+    return samples
+
+
 def load_series(args):
     """The kexec_load metrics alone: one bench-load boot per sample, the kernels
     alternating (stock, rust, and with --baseline an earlier rust build)."""
     kernels = list(FLAVOURS) + (["baseline"] if args.baseline else [])
     sizes = (16, 64, 256)
-    samples = {k: {z: [] for z in sizes} for k in kernels}
-    for i in range(args.load_only):
-        for k in kernels:
-            r = Run(args, k, "bench-load", "2G", f"krreps={args.loads}")
-            if not r.ok("1"):
-                r.fail("bench-load did not finish")
-            for z in sizes:
-                _, mt = r.first(rf"^BENCH load_{z} .*median=([0-9.]+)")
-                if not mt:
-                    r.fail(f"no load_{z} result")
-                samples[k][z].append(float(mt.group(1)))
-            log(f"  boot {i + 1}/{args.load_only} {k}: " + ", ".join(f"load_{z}={samples[k][z][-1]:.1f}" for z in sizes))
+
+    def parse(r):
+        out = {}
+        for z in sizes:
+            _, mt = r.first(rf"^BENCH load_{z} .*median=([0-9.]+)")
+            if not mt:
+                r.fail(f"no load_{z} result")
+            out[z] = float(mt.group(1))
+        return out
+
+    samples = boot_series(args, args.load_only, kernels, ("bench-load", "2G", f"krreps={args.loads}", "1"),
+                          parse, lambda z: f"load_{z}")
     info = machine_info(args)
     title = (f"kexec_load latency (ms), kernel + 16/64/256 MiB initrd, {args.loads} loads per boot (median), "
              f"{args.load_only} boots per kernel alternating; {info['date']}, {info['host']}, {info['qemu']}")
@@ -375,21 +393,21 @@ def vmcore_series(args):
     """/proc/vmcore throughput alone: one bench-kdump boot per sample (crash, then
     the capture kernel reads the whole vmcore with each mode), the kernels
     alternating; with --vmcore-min also the smallest crashkernel= per kernel."""
-    samples = {f: {m: [] for m in VMCORE_MODES} for f in FLAVOURS}
     size = 0
-    for i in range(args.vmcore_only):
-        for f in FLAVOURS:
-            r = Run(args, f, "bench-kdump", "1G", f"crashkernel={args.crashkernel}")
-            if not r.ok("capture"):
-                r.fail("the capture kernel did not finish")
-            for m in VMCORE_MODES:
-                _, mt = r.first(rf"^BENCH vmcore_{m} bytes=(\d+) .*mbps=([0-9.]+)")
-                if not mt:
-                    r.fail(f"no vmcore_{m} result")
-                samples[f][m].append(float(mt.group(2)))
-                size = int(mt.group(1))
-            log(f"  boot {i + 1}/{args.vmcore_only} {f}: " +
-                ", ".join(f"{m}={samples[f][m][-1]:.1f}" for m in VMCORE_MODES))
+
+    def parse(r):
+        nonlocal size
+        out = {}
+        for m in VMCORE_MODES:
+            _, mt = r.first(rf"^BENCH vmcore_{m} bytes=(\d+) .*mbps=([0-9.]+)")
+            if not mt:
+                r.fail(f"no vmcore_{m} result")
+            out[m] = float(mt.group(2))
+            size = int(mt.group(1))
+        return out
+
+    samples = boot_series(args, args.vmcore_only, FLAVOURS,
+                          ("bench-kdump", "1G", f"crashkernel={args.crashkernel}", "capture"), parse, str)
     info = machine_info(args)
     lines = [f"/proc/vmcore throughput (MB/s, guest clock), whole vmcore of {size} bytes, 1 GiB guest, "
              f"crashkernel={args.crashkernel}, {args.vmcore_only} boots per kernel alternating; "

@@ -128,7 +128,7 @@ if [ "$scenario" = vmcore-bad ]; then
     fi
     report=$(head -n 1 "$dir/outcome.txt")
     case $case_ in
-        good | load-overlap | note-namesz | note-past) want=served ;;
+        good | load-overlap | load-empty | note-namesz | note-past) want=served ;;
         phnum-huge) want=either ;;
         *) want=refused ;;
     esac
@@ -148,6 +148,10 @@ if [ "$scenario" = vmcore-bad ]; then
     fi
     [ "$case_" != good ] || grep -q 'data page intact' "$dir/outcome.txt" ||
         verdict FAIL "good: the data page did not read back intact"
+    if [ "$want" = served ]; then
+        grep -q 'mmap the same' "$dir/outcome.txt" ||
+            verdict FAIL "$case_: mmap() of the whole file did not give what read() gave: $report"
+    fi
 fi
 [ $rc -eq 124 ] || [ $rc -eq 137 ] && verdict FAIL "QEMU timeout after ${timeout_s}s"
 [ $rc -eq 0 ] || verdict FAIL "QEMU exited with $rc: $(head -c 300 "$dir/qemu.out")"

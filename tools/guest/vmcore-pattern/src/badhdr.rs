@@ -13,8 +13,10 @@
 //!         can be read; for "good", also checks the data page.
 
 use super::{die, mix, u64_at, PAGE};
+use kexec_logic::elfcore::{Phdr, EHDR_SIZE, EM_X86_64, ET_CORE, PHDR_SIZE, PT_LOAD, PT_NOTE};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::os::unix::io::AsRawFd;
 
 /// Every case: its name and what it does to the header.
 pub const CASES: &[&str] = &[
@@ -29,6 +31,7 @@ pub const CASES: &[&str] = &[
     "note-past",
     "note-huge",
     "load-overlap",
+    "load-empty",
     "load-wrap",
     "load-beyond",
     "load-ownram",
@@ -36,23 +39,16 @@ pub const CASES: &[&str] = &[
     "hdr-beyond",
 ];
 
-fn put16(b: &mut [u8], off: usize, v: u16) {
-    b[off..off + 2].copy_from_slice(&v.to_le_bytes());
-}
-fn put32(b: &mut [u8], off: usize, v: u32) {
-    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
-}
-fn put64(b: &mut [u8], off: usize, v: u64) {
-    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+/// Writes `v` (little-endian bytes) at `off`.
+fn put(b: &mut [u8], off: usize, v: &[u8]) {
+    b[off..off + v.len()].copy_from_slice(v);
 }
 
 /// One note: header, name with its NUL padded to 4, descriptor padded to 4.
 fn note(out: &mut Vec<u8>, name: &str, ty: u32, desc: &[u8]) {
-    let at = out.len();
-    out.resize(at + 12, 0);
-    put32(out, at, name.len() as u32 + 1);
-    put32(out, at + 4, desc.len() as u32);
-    put32(out, at + 8, ty);
+    out.extend_from_slice(&(name.len() as u32 + 1).to_le_bytes());
+    out.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+    out.extend_from_slice(&ty.to_le_bytes());
     out.extend_from_slice(name.as_bytes());
     out.push(0);
     out.resize(out.len().next_multiple_of(4), 0);
@@ -60,17 +56,20 @@ fn note(out: &mut Vec<u8>, name: &str, ty: u32, desc: &[u8]) {
     out.resize(out.len().next_multiple_of(4), 0);
 }
 
-/// A program header at index `i` of the header page.
+/// A program header at index `i` of the header page, with its data at
+/// physical address `offset` (also `p_paddr`, as in an elfcorehdr).
 fn phdr(h: &mut [u8], i: usize, ty: u32, offset: u64, vaddr: u64, size: u64) {
-    let at = 64 + i * 56;
-    put32(h, at, ty);
-    put32(h, at + 4, 7);
-    put64(h, at + 8, offset);
-    put64(h, at + 16, vaddr);
-    put64(h, at + 24, offset);
-    put64(h, at + 32, size);
-    put64(h, at + 40, size);
-    put64(h, at + 48, if ty == 4 { 4 } else { PAGE as u64 });
+    Phdr {
+        ty,
+        flags: 7,
+        offset,
+        vaddr,
+        paddr: offset,
+        filesz: size,
+        memsz: size,
+        align: if ty == PT_NOTE { 4 } else { PAGE as u64 },
+    }
+    .write(h, EHDR_SIZE + i * PHDR_SIZE);
 }
 
 /// The data page's pattern.
@@ -112,35 +111,41 @@ pub fn make(case: &str) {
     h[4] = 2;
     h[5] = 1;
     h[6] = 1;
-    put16(h, 16, 4);
-    put16(h, 18, 62);
-    put32(h, 20, 1);
-    put64(h, 32, 64);
-    put16(h, 52, 64);
-    put16(h, 54, 56);
-    put16(h, 56, 2);
-    phdr(h, 0, 4, notes_pa, 0, notes.len() as u64);
-    phdr(h, 1, 1, data_pa, 0xffff_8880_0000_0000 + data_pa, PAGE as u64);
+    put(h, 16, &ET_CORE.to_le_bytes());
+    put(h, 18, &EM_X86_64.to_le_bytes());
+    put(h, 20, &1u32.to_le_bytes());
+    put(h, 32, &(EHDR_SIZE as u64).to_le_bytes());
+    put(h, 52, &(EHDR_SIZE as u16).to_le_bytes());
+    put(h, 54, &(PHDR_SIZE as u16).to_le_bytes());
+    put(h, 56, &2u16.to_le_bytes());
+    phdr(h, 0, PT_NOTE, notes_pa, 0, notes.len() as u64);
+    phdr(h, 1, PT_LOAD, data_pa, 0xffff_8880_0000_0000 + data_pa, PAGE as u64);
 
     let mut addr = hdr_pa;
     match case {
         "good" => {}
         "magic" => h[0] = 0,
         "class32" => h[4] = 1,
-        "machine" => put16(h, 18, 183),
-        "phnum-0" => put16(h, 56, 0),
-        "phnum-huge" => put16(h, 56, 0xffff),
-        "phoff" => put64(h, 32, 0x10_0000),
-        "note-namesz" => put32(&mut notes, 0, 0xffff_ffff),
-        "note-past" => put32(&mut notes, 4, 8192),
-        "note-huge" => put64(h, 64 + 40, 1 << 40),
+        "machine" => put(h, 18, &183u16.to_le_bytes()),
+        "phnum-0" => put(h, 56, &0u16.to_le_bytes()),
+        "phnum-huge" => put(h, 56, &0xffffu16.to_le_bytes()),
+        "phoff" => put(h, 32, &0x10_0000u64.to_le_bytes()),
+        "note-namesz" => put(&mut notes, 0, &0xffff_ffffu32.to_le_bytes()),
+        "note-past" => put(&mut notes, 4, &8192u32.to_le_bytes()),
+        "note-huge" => phdr(h, 0, PT_NOTE, notes_pa, 0, 1 << 40),
         "load-overlap" => {
-            put16(h, 56, 3);
-            phdr(h, 2, 1, data_pa, 0, PAGE as u64);
+            put(h, 56, &3u16.to_le_bytes());
+            phdr(h, 2, PT_LOAD, data_pa, 0, PAGE as u64);
         }
-        "load-wrap" => phdr(h, 1, 1, u64::MAX - 0xfff, 0, 2 * PAGE as u64),
-        "load-beyond" => phdr(h, 1, 1, 1 << 50, 0, PAGE as u64),
-        "load-ownram" => phdr(h, 1, 1, crash_window(), 0, 16 * PAGE as u64),
+        "load-empty" => {
+            // A PT_LOAD of no bytes before the data page's.
+            put(h, 56, &3u16.to_le_bytes());
+            phdr(h, 1, PT_LOAD, data_pa, 0, 0);
+            phdr(h, 2, PT_LOAD, data_pa, 0, PAGE as u64);
+        }
+        "load-wrap" => phdr(h, 1, PT_LOAD, u64::MAX - 0xfff, 0, 2 * PAGE as u64),
+        "load-beyond" => phdr(h, 1, PT_LOAD, 1 << 50, 0, PAGE as u64),
+        "load-ownram" => phdr(h, 1, PT_LOAD, crash_window(), 0, 16 * PAGE as u64),
         "hdr-outside" => addr = 0x7f_0000_0000,
         "hdr-beyond" => addr = 1 << 50,
         _ => unreachable!(),
@@ -164,6 +169,7 @@ pub fn check(case: &str) {
         Ok(()) => u16::from_le_bytes([eh[56], eh[57]]),
         Err(_) => 0,
     };
+    let mut all = Vec::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut off = 0u64;
     let mut read = "all read".to_string();
@@ -173,11 +179,32 @@ pub fn check(case: &str) {
                 read = format!("read stops at {off}");
                 break;
             }
-            Ok(n) => off += n as u64,
+            Ok(n) => {
+                if all.len() < 64 << 20 {
+                    all.extend_from_slice(&buf[..n]);
+                }
+                off += n as u64;
+            }
             Err(e) => {
                 read = format!("read at {off} fails: {e}");
                 break;
             }
+        }
+    }
+    // The whole file mapped at once must hold what read() returned.
+    if read == "all read" && size > 0 && size <= 64 << 20 {
+        // SAFETY: a fresh read-only shared mapping of the file, unmapped below.
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), size as usize, libc::PROT_READ, libc::MAP_SHARED, f.as_raw_fd(), 0)
+        };
+        if p == libc::MAP_FAILED {
+            read += &format!(", mmap fails: {}", std::io::Error::last_os_error());
+        } else {
+            // SAFETY: `p` maps `size` readable bytes.
+            let same = unsafe { std::slice::from_raw_parts(p as *const u8, size as usize) } == &all[..];
+            read += if same { ", mmap the same" } else { ", mmap DIFFERS" };
+            // SAFETY: unmapping our own mapping.
+            unsafe { libc::munmap(p, size as usize) };
         }
     }
     let mut what = format!("{case}: /proc/vmcore of {size} bytes, {phnum} program headers, {read}");
