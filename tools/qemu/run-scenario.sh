@@ -56,7 +56,8 @@ serial=$dir/serial.log
 append="console=ttyS0 panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 disk=()
 case $scenario in
-    kdump | kdump-file | errno | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad) append="$append crashkernel=$crashkernel" ;;
+    kdump | kdump-file | errno | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload)
+        append="$append crashkernel=$crashkernel" ;;
 esac
 [ "$scenario" != vmcore-bad ] || append="$append krcase=$case_"
 if [ "$scenario" = vmcore-pattern ]; then
