@@ -129,7 +129,7 @@ if [ "$scenario" = vmcore-bad ]; then
     fi
     report=$(head -n 1 "$dir/outcome.txt")
     case $case_ in
-        good | load-overlap | load-empty | note-namesz | note-past) want=served ;;
+        good | load-overlap | load-empty | load-hole | note-namesz | note-past) want=served ;;
         phnum-huge) want=either ;;
         *) want=refused ;;
     esac

@@ -33,6 +33,7 @@ pub const CASES: &[&str] = &[
     "load-overlap",
     "load-empty",
     "load-wrap",
+    "load-hole",
     "load-beyond",
     "load-ownram",
     "hdr-outside",
@@ -144,6 +145,8 @@ pub fn make(case: &str) {
             phdr(h, 2, PT_LOAD, data_pa, 0, PAGE as u64);
         }
         "load-wrap" => phdr(h, 1, PT_LOAD, u64::MAX - 0xfff, 0, 2 * PAGE as u64),
+        // Within the CPU's reach but no memory there (QEMU's bus answers).
+        "load-hole" => phdr(h, 1, PT_LOAD, 0x7f_0000_0000, 0, PAGE as u64),
         "load-beyond" => phdr(h, 1, PT_LOAD, 1 << 50, 0, PAGE as u64),
         "load-ownram" => phdr(h, 1, PT_LOAD, crash_window(), 0, 16 * PAGE as u64),
         "hdr-outside" => addr = 0x7f_0000_0000,
