@@ -65,10 +65,15 @@ pub enum Rule {
     RangeSizeTooBig,
     /// Only `@OFFSET`, a known suffix or the end of the value may follow the size.
     UnexpectedChar(u8),
+    /// A value that ends in `,high`, `,low` or `,cma` must have that suffix
+    /// right after its size, and nothing else.
+    SuffixExpected(&'static str),
     /// `crashkernel=SIZE,high` needs a size above zero.
     HighSizeZero,
-    /// No range of the list holds the RAM, or the size is zero.
+    /// The size is zero.
     SizeZero,
+    /// No range of the list holds the RAM size (rounded up to 128 MiB).
+    NoRangeMatches,
     /// The size is not smaller than the RAM.
     SizeNotBelowRam,
 }
@@ -106,15 +111,23 @@ impl fmt::Display for Rule {
             Rule::ColonExpected => f.write_str("':' expected after a range"),
             Rule::EndNotAboveStart => f.write_str("a range's end must be above its start"),
             Rule::RangeSizeTooBig => f.write_str("a size in the range list is not below the RAM size"),
-            Rule::UnexpectedChar(0) => f.write_str("the value ended where a suffix was expected"),
+            Rule::UnexpectedChar(b',') => f.write_str(
+                "an unknown suffix after the size (expected '@offset', ',high', ',low', ',cma' or the end)",
+            ),
             Rule::UnexpectedChar(c) if c.is_ascii_graphic() => write!(
                 f,
                 "unexpected '{}' after the size (expected '@offset', ',high', ',low', ',cma' or the end)",
                 *c as char
             ),
             Rule::UnexpectedChar(c) => write!(f, "unexpected byte 0x{c:02x} after the size"),
+            Rule::SuffixExpected(sfx) => {
+                write!(f, "'{sfx}' must follow the size directly, with nothing between or after")
+            }
             Rule::HighSizeZero => f.write_str("crashkernel=SIZE,high needs a size above zero"),
-            Rule::SizeZero => f.write_str("the size is zero (or no range of the list matches the RAM size)"),
+            Rule::SizeZero => f.write_str("the size is zero"),
+            Rule::NoRangeMatches => {
+                f.write_str("no range of the list holds the RAM size (rounded up to 128 MiB)")
+            }
             Rule::SizeNotBelowRam => f.write_str("the size is not below the RAM size"),
         }
     }
@@ -245,6 +258,8 @@ struct Parsed {
     size: u64,
     base: u64,
     result: Result<(), Rule>,
+    /// A range list none of whose ranges holds the RAM size.
+    no_range_matched: bool,
 }
 
 impl Parsed {
@@ -253,6 +268,7 @@ impl Parsed {
             size: 0,
             base: 0,
             result: Ok(()),
+            no_range_matched: false,
         }
     }
 
@@ -265,6 +281,7 @@ impl Parsed {
 /// `START-[END]:SIZE[,...][@OFFSET]` at `s[i..]`.
 fn parse_ranges(s: &[u8], i: usize, system_ram: u64) -> Parsed {
     let mut out = Parsed::new();
+    out.no_range_matched = true;
     let total = system_ram.div_ceil(SZ_128M).wrapping_mul(SZ_128M);
     let mut cur = i;
     loop {
@@ -303,6 +320,7 @@ fn parse_ranges(s: &[u8], i: usize, system_ram: u64) -> Parsed {
         }
         if total >= start && total < end {
             out.size = size;
+            out.no_range_matched = false;
             break;
         }
         let sep = at(s, cur);
@@ -355,12 +373,17 @@ fn parse_suffixed(s: &[u8], i: usize, suffix: &[u8]) -> Parsed {
     if cur == i {
         return out.fail(Rule::NumberExpected);
     }
+    let rule = Rule::SuffixExpected(match suffix {
+        SUFFIX_HIGH => ",high",
+        SUFFIX_LOW => ",low",
+        _ => ",cma",
+    });
     if !s[cur..].starts_with(suffix) {
-        return out.fail(Rule::UnexpectedChar(at(s, cur)));
+        return out.fail(rule);
     }
     match at(s, cur + suffix.len()) {
         0 | b' ' => out,
-        c => out.fail(Rule::UnexpectedChar(c)),
+        _ => out.fail(rule),
     }
 }
 
@@ -395,11 +418,16 @@ fn invalid(rule: Rule, kind: &'static str) -> Error {
 pub fn parse(cmdline: &[u8], system_ram: u64, default_low: u64) -> Result<Request, Error> {
     let cmdline = c_str(cmdline);
     let mut req = Request::default();
+    // Which value the size came from, and whether it was a range list that
+    // held no range for this RAM size: for the size checks' message.
+    let mut kind = "";
+    let mut no_range_matched = false;
     let mut result: Result<(), Error> = match parse_kind(cmdline, system_ram, None) {
         None => Err(Error::Absent),
         Some(p) => {
             req.size = p.size;
             req.base = p.base;
+            no_range_matched = p.no_range_matched;
             p.result.map_err(|r| invalid(r, ""))
         }
     };
@@ -423,6 +451,7 @@ pub fn parse(cmdline: &[u8], system_ram: u64, default_low: u64) -> Result<Reques
             }
         }
         req.high = true;
+        kind = ",high";
         result = Ok(());
     }
 
@@ -433,10 +462,12 @@ pub fn parse(cmdline: &[u8], system_ram: u64, default_low: u64) -> Result<Reques
 
     // A malformed value keeps its own rule over the size checks.
     if result.is_ok() {
-        if req.size == 0 {
-            result = Err(invalid(Rule::SizeZero, ""));
+        if req.size == 0 && no_range_matched {
+            result = Err(invalid(Rule::NoRangeMatches, kind));
+        } else if req.size == 0 {
+            result = Err(invalid(Rule::SizeZero, kind));
         } else if req.size >= system_ram {
-            result = Err(invalid(Rule::SizeNotBelowRam, ""));
+            result = Err(invalid(Rule::SizeNotBelowRam, kind));
         }
     }
     result.map(|()| req)

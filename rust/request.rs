@@ -106,9 +106,15 @@ impl fmt::Display for RequestError {
     }
 }
 
+/// The flag bits kexec_load(2) looks at, besides the architecture: the low 16.
+/// The C check masks with `~KEXEC_ARCH_MASK`, computed in a 32-bit `unsigned
+/// int` and then widened, so bits 32-63 of a 64-bit caller's flags are
+/// ignored, not refused.
+pub const FLAG_BITS: u64 = (!(KEXEC_ARCH_MASK as u32)) as u64;
+
 /// The flag and count rules, checked after the permission checks.
 pub fn check_flags_and_count(count: u64, flags: u64, accepted: u64) -> Result<(), RequestError> {
-    let unknown = flags & !KEXEC_ARCH_MASK & !accepted;
+    let unknown = flags & FLAG_BITS & !accepted;
     if unknown != 0 {
         return Err(RequestError::UnknownFlags { flags: unknown });
     }
@@ -204,6 +210,23 @@ mod tests {
     fn preserve_context_needs_kexec_jump() {
         assert!(check_flags_and_count(1, KEXEC_PRESERVE_CONTEXT, accepted_flags(false)).is_err());
         assert!(check_flags_and_count(1, KEXEC_PRESERVE_CONTEXT, accepted_flags(true)).is_ok());
+    }
+
+    #[test]
+    fn flag_bits_above_31_are_ignored_as_in_c() {
+        assert_eq!(FLAG_BITS, 0xffff);
+        let acc = accepted_flags(false);
+        assert_eq!(check_flags_and_count(1, 1 << 32, acc), Ok(()));
+        assert_eq!(
+            check_flags_and_count(1, 1 << 63 | KEXEC_ON_CRASH, acc),
+            Ok(())
+        );
+        assert_eq!(
+            check_flags_and_count(1, 1 << 40 | 0x10, acc),
+            Err(RequestError::UnknownFlags { flags: 0x10 })
+        );
+        // Nor do they name an architecture.
+        assert_eq!(check_arch(1 << 48, KEXEC_ARCH_X86_64, false), Ok(()));
     }
 
     #[test]

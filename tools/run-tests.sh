@@ -118,8 +118,19 @@ done
 
 # Same scenario, two kernels: their vmcores must have the same layout (program
 # headers, notes, VMCOREINFO keys, and the values of its sizes and offsets).
+# A comparison runs for every scenario of this run; its inputs must exist (a
+# scenario that failed before writing them fails the comparison too).
+ran() { local x; for x in "${scenarios[@]}"; do [ "$x" = "$1" ] && return 0; done; return 1; }
+missing() { # what file...
+    local what=$1 f; shift
+    for f in "$@"; do
+        [ -f "$f" ] || { record FAIL "$what: no $f to compare"; return 0; }
+    done
+    return 1
+}
 for s in kdump kdump-file; do
-    [ -f "$OUT_DIR/stock/$s/layout.txt" ] && [ -f "$OUT_DIR/rust/$s/layout.txt" ] || continue
+    ran "$s" || continue
+    missing "$s" "$OUT_DIR/stock/$s/layout.txt" "$OUT_DIR/rust/$s/layout.txt" && continue
     if diff -u "$OUT_DIR/stock/$s/layout.txt" "$OUT_DIR/rust/$s/layout.txt" >"$OUT_DIR/$s-layout.diff"; then
         record PASS "$s: stock and rust vmcores have the same layout ($(wc -l <"$OUT_DIR/rust/$s/layout.txt") lines, $(grep -c '^vmcoreinfo' "$OUT_DIR/rust/$s/layout.txt") VMCOREINFO keys)"
     else
@@ -141,7 +152,8 @@ fi
 # A malformed crashkernel=, and writes to kexec_crash_size, must have the same
 # outcome on both kernels.
 for s in crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink; do
-    [ -f "$OUT_DIR/stock/$s/outcome.txt" ] && [ -f "$OUT_DIR/rust/$s/outcome.txt" ] || continue
+    ran "$s" || continue
+    missing "$s" "$OUT_DIR/stock/$s/outcome.txt" "$OUT_DIR/rust/$s/outcome.txt" && continue
     if diff -u "$OUT_DIR/stock/$s/outcome.txt" "$OUT_DIR/rust/$s/outcome.txt" >"$OUT_DIR/$s.diff"; then
         record PASS "$s: same outcome on both kernels ($(tr '\n' ';' <"$OUT_DIR/rust/$s/outcome.txt"))"
     else
@@ -151,7 +163,7 @@ for s in crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink; do
 done
 
 # The same kexec_load inputs must get the same answers from both kernels.
-if [ -f "$OUT_DIR/stock/errno/errno.txt" ] && [ -f "$OUT_DIR/rust/errno/errno.txt" ]; then
+if ran errno && ! missing errno "$OUT_DIR/stock/errno/errno.txt" "$OUT_DIR/rust/errno/errno.txt"; then
     if diff -u "$OUT_DIR/stock/errno/errno.txt" "$OUT_DIR/rust/errno/errno.txt" >"$OUT_DIR/errno.diff"; then
         record PASS "errno: stock and rust answer all $(grep -c '^[0-9][0-9] ' "$OUT_DIR/rust/errno/errno.txt") kexec_load cases alike"
     else

@@ -45,6 +45,42 @@ fn every_case_gets_the_stock_answer() {
     assert!(wrong.is_empty(), "{} of {} cases differ:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
 }
 
+/// Each case's log line, as the kernel prints it (`ok` for a reservation,
+/// `absent` for no value): tools/crashkernel/messages.txt, one line per case of
+/// cases.txt, read and checked by hand to name the defect of each rejected
+/// value. `CRASHKERNEL_MESSAGES=write` rewrites the file from the parser (to be
+/// read again before it is committed).
+#[test]
+fn every_rejection_names_its_defect() {
+    let cases = lines("cases.txt");
+    let got: Vec<String> = cases
+        .iter()
+        .map(|case| {
+            let mut parts = case.splitn(3, |&b| b == b'\t');
+            let ram = number(parts.next().unwrap());
+            let low = number(parts.next().unwrap());
+            match parse(parts.next().unwrap(), ram, low) {
+                Ok(_) => "ok".to_string(),
+                Err(Error::Absent) => "absent".to_string(),
+                Err(e) => e.to_string(),
+            }
+        })
+        .collect();
+    let path = format!("{}/../crashkernel/messages.txt", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var("CRASHKERNEL_MESSAGES").as_deref() == Ok("write") {
+        std::fs::write(&path, got.join("\n") + "\n").unwrap();
+    }
+    let want = lines("messages.txt");
+    assert_eq!(want.len(), cases.len(), "messages.txt and cases.txt differ in length");
+    let wrong: Vec<String> = cases
+        .iter()
+        .zip(got.iter().zip(&want))
+        .filter(|(_, (g, w))| g.as_bytes() != w.as_slice())
+        .map(|(c, (g, w))| format!("{:?}: {g} (want {})", String::from_utf8_lossy(c), String::from_utf8_lossy(w)))
+        .collect();
+    assert!(wrong.is_empty(), "{} messages differ:\n{}", wrong.len(), wrong.join("\n"));
+}
+
 /// What every successful parse must satisfy, whatever the input.
 fn check_invariants(ram: u64, r: &Result<Request, Error>) {
     if let Ok(r) = r {

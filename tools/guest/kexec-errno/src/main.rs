@@ -224,6 +224,11 @@ fn main() {
     // Flags and counts.
     case("unknown flag 0x10", load(&one, 0x10));
     case("unknown flag bit 15", load(&one, 1 << 15));
+    // Bits 32-63: the C check's mask is 32 bits wide, so they are ignored.
+    case("flag bit 32", load(&one, 1 << 32));
+    case("flag bit 63 with KEXEC_ON_CRASH", load(&one, 1 << 63 | 1));
+    case("flag bits 40 and 4", load(&one, 1 << 40 | 0x10));
+    case("unload with flag bit 47", kexec_load(0, 0, ptr::null(), 1 << 47));
     case("foreign arch i386", load(&one, KEXEC_ARCH_386));
     case("preserve context without KEXEC_JUMP", load(&one, KEXEC_PRESERVE_CONTEXT));
     case("update elfcorehdr on a normal image", load(&one, KEXEC_UPDATE_ELFCOREHDR));
