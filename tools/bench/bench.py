@@ -345,6 +345,15 @@ def copy_series(args):
     print("\n".join(lines))
 
 
+def need(r, pattern, what):
+    """The groups of the first serial line of run `r` that matches `pattern`;
+    the run fails, naming `what`, when there is none."""
+    _, mt = r.first(pattern)
+    if not mt:
+        r.fail(f"no {what} result")
+    return mt.groups()
+
+
 def boot_series(args, boots, kernels, run, parse, name):
     """`boots` boots of each kernel, alternating: `run` is (scenario, guest memory,
     kernel arguments, the stage that must finish); `parse(r)` returns the
@@ -370,13 +379,7 @@ def load_series(args):
     sizes = (16, 64, 256)
 
     def parse(r):
-        out = {}
-        for z in sizes:
-            _, mt = r.first(rf"^BENCH load_{z} .*median=([0-9.]+)")
-            if not mt:
-                r.fail(f"no load_{z} result")
-            out[z] = float(mt.group(1))
-        return out
+        return {z: float(need(r, rf"^BENCH load_{z} .*median=([0-9.]+)", f"load_{z}")[0]) for z in sizes}
 
     samples = boot_series(args, args.load_only, kernels, ("bench-load", "2G", f"krreps={args.loads}", "1"),
                           parse, lambda z: f"load_{z}")
@@ -399,11 +402,8 @@ def vmcore_series(args):
         nonlocal size
         out = {}
         for m in VMCORE_MODES:
-            _, mt = r.first(rf"^BENCH vmcore_{m} bytes=(\d+) .*mbps=([0-9.]+)")
-            if not mt:
-                r.fail(f"no vmcore_{m} result")
-            out[m] = float(mt.group(2))
-            size = int(mt.group(1))
+            nbytes, mbps = need(r, rf"^BENCH vmcore_{m} bytes=(\d+) .*mbps=([0-9.]+)", f"vmcore_{m}")
+            out[m], size = float(mbps), int(nbytes)
         return out
 
     samples = boot_series(args, args.vmcore_only, FLAVOURS,
