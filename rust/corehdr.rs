@@ -367,8 +367,9 @@ pub fn check_phdrs(b: &[u8], ehdr: &Ehdr, mut f: impl FnMut(usize, &Phdr)) -> Re
     Ok(())
 }
 
-/// `[start, end)` of a `PT_LOAD` widened to whole pages (checked not to wrap).
-fn widened(p: &Phdr) -> (u64, u64) {
+/// `[start, end)` of a `PT_NOTE` or `PT_LOAD` widened to whole pages (checked
+/// not to wrap by [`check_phdrs`]).
+pub fn widened(p: &Phdr) -> (u64, u64) {
     let start = p.offset & !(PAGE_SIZE - 1);
     let end = (p.offset + p.memsz).next_multiple_of(PAGE_SIZE);
     (start, end)

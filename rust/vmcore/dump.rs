@@ -7,8 +7,8 @@
 //! reads old memory and allocates.
 
 use super::oldmem;
-use crate::corehdr::{self, Defect, Load};
-use crate::elfcore::{Phdr, EHDR_SIZE, EM_X86_64, PHDR_SIZE, PT_NOTE};
+use crate::corehdr::{self, Defect, Layout, Load};
+use crate::elfcore::{EHDR_SIZE, EM_X86_64, PHDR_SIZE, PT_LOAD, PT_NOTE};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
 use kernel::page::PAGE_SIZE;
@@ -74,17 +74,15 @@ impl Drop for UserBuf {
 /// The dump: /proc/vmcore's bytes.
 ///
 /// The file is `front` (the ELF header and program headers, padded to a page,
-/// then the merged notes, padded to a page), then each range of `loads` at its
-/// file offset; `loads` are in file order, back to back.
+/// then the merged notes, padded to a page: `layout`), then each range of
+/// `loads` at its file offset; `loads` are in file order, back to back.
 pub(crate) struct Dump {
     /// The ELF header, program headers and merged notes.
     pub(crate) front: UserBuf,
-    /// The bytes of `front` that are part of the file.
-    pub(crate) front_len: u64,
+    /// Where things are in the file.
+    pub(crate) layout: Layout,
     /// Old memory, range by range.
     pub(crate) loads: KVec<Load>,
-    /// The size of the file.
-    pub(crate) size: u64,
     /// Whether old memory is encrypted (SME): mapped with the encryption bit.
     pub(crate) encrypted: bool,
 }
@@ -103,6 +101,34 @@ pub(crate) enum Refusal {
     },
     /// Old memory could not be read or memory allocated.
     Error(Error),
+}
+
+impl Refusal {
+    /// The (positive) errno of the failed initcall.
+    pub(crate) fn errno(&self) -> i32 {
+        match self {
+            Refusal::Defect(d) => d.errno(),
+            Refusal::Unmappable { .. } => -EINVAL.to_errno(),
+            Refusal::Error(e) => -e.to_errno(),
+        }
+    }
+}
+
+/// What the log says after "elfcorehdr at ADDR".
+impl core::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Refusal::Defect(d) => write!(f, "refused: {d}"),
+            Refusal::Unmappable {
+                index: Some(i),
+                why,
+            } => write!(f, "refused: program header {i}: {why}"),
+            Refusal::Unmappable { index: None, why } => {
+                write!(f, "refused: the header itself: {why}")
+            }
+            Refusal::Error(e) => write!(f, "could not be read (error {})", e.to_errno()),
+        }
+    }
 }
 
 impl From<Defect> for Refusal {
@@ -153,30 +179,22 @@ impl Dump {
         // The notes: each PT_NOTE read whole, kept up to its real size.
         let mut notes = VVec::new();
         let mut note_sizes = KVec::new();
-        let mut nr_loads = 0usize;
-        let mut phdrs = KVec::new();
+        let mut phdrs = KVec::with_capacity(ehdr.phnum as usize, GFP_KERNEL)?;
         corehdr::check_phdrs(&old, &ehdr, |_, p| {
-            // Only collected here: reading may fail, which the closure cannot say.
-            let _ = phdrs.push(*p, GFP_KERNEL);
+            // Room for every program header was reserved above.
+            let _ = phdrs.push_within_capacity(*p);
         })?;
-        if phdrs.len() != ehdr.phnum as usize {
-            return Err(Refusal::Error(ENOMEM));
-        }
         // Every range the file will read: old memory this kernel may map.
         for (index, p) in phdrs.iter().enumerate() {
-            if p.ty == PT_NOTE || p.ty == crate::elfcore::PT_LOAD {
-                let start = p.offset & !(PAGE_SIZE as u64 - 1);
-                let len = (p.offset + p.memsz).next_multiple_of(PAGE_SIZE as u64) - start;
-                oldmem::check_mappable(start, len).map_err(|why| Refusal::Unmappable {
+            if p.ty == PT_NOTE || p.ty == PT_LOAD {
+                let (start, end) = corehdr::widened(p);
+                oldmem::check_mappable(start, end - start).map_err(|why| Refusal::Unmappable {
                     index: Some(index),
                     why,
                 })?;
             }
         }
         for (i, p) in phdrs.iter().enumerate() {
-            if p.ty == crate::elfcore::PT_LOAD {
-                nr_loads += 1;
-            }
             if p.ty != PT_NOTE {
                 continue;
             }
@@ -207,6 +225,7 @@ impl Dump {
         buf[..h].copy_from_slice(&header[..h]);
         buf[h..h + notes.len()].copy_from_slice(&notes);
 
+        let nr_loads = phdrs.iter().filter(|p| p.ty == PT_LOAD).count();
         let mut loads = KVec::with_capacity(nr_loads, GFP_KERNEL)?;
         corehdr::loads(&old, &ehdr, &layout, |l| {
             // Capacity for every PT_LOAD was reserved above.
@@ -214,18 +233,19 @@ impl Dump {
         });
         Ok(Dump {
             front,
-            front_len,
+            layout,
             loads,
-            size: layout.size,
             encrypted,
         })
     }
 
-    /// How many program headers and bytes of notes the file has.
-    pub(crate) fn summary(&self) -> (u16, u64) {
-        let b = self.front.bytes();
-        let phnum = u16::from_le_bytes([b[56], b[57]]);
-        let note = Phdr::read(b, EHDR_SIZE).unwrap_or_default();
-        (phnum, note.filesz)
+    /// The size of the file.
+    pub(crate) fn size(&self) -> u64 {
+        self.layout.size
+    }
+
+    /// The bytes of `front` that are part of the file.
+    pub(crate) fn front_len(&self) -> u64 {
+        self.layout.headers + self.layout.notes_padded
     }
 }

@@ -6,7 +6,7 @@
 //! `proc_ops` of /proc/vmcore. Each function turns its C arguments into Rust
 //! types at once and calls [`super::file`] or [`super::dump`].
 
-use super::dump::{Dump, Refusal};
+use super::dump::Dump;
 use super::{file, oldmem};
 use crate::corehdr;
 use crate::kexec::ffi::matches_c;
@@ -83,38 +83,16 @@ pub(crate) extern "C" fn kexec_rust_vmcore_init() -> c_int {
     };
     let dump = match Dump::read(addr, size, header_enc, enc) {
         Ok(d) => d,
-        Err(Refusal::Defect(d)) => {
+        Err(r) => {
             pr_warn!(
-                "vmcore: elfcorehdr at {addr:#x} refused: {}; no /proc/vmcore\n",
-                format_args!("{d}")
+                "vmcore: elfcorehdr at {addr:#x} {}; no /proc/vmcore\n",
+                format_args!("{r}")
             );
-            return -d.errno();
-        }
-        Err(Refusal::Unmappable { index, why }) => {
-            match index {
-                Some(i) => pr_warn!(
-                    "vmcore: elfcorehdr at {addr:#x} refused: program header {i}: {}; \
-                     no /proc/vmcore\n",
-                    format_args!("{why}")
-                ),
-                None => pr_warn!(
-                    "vmcore: elfcorehdr at {addr:#x} refused: the header itself: {}; \
-                     no /proc/vmcore\n",
-                    format_args!("{why}")
-                ),
-            }
-            return -(bindings::EINVAL as c_int);
-        }
-        Err(Refusal::Error(e)) => {
-            pr_warn!(
-                "vmcore: elfcorehdr at {addr:#x} could not be read (error {}); no /proc/vmcore\n",
-                e.to_errno()
-            );
-            return e.to_errno();
+            return -r.errno();
         }
     };
-    let (phnum, notes) = dump.summary();
-    let (nr_loads, size) = (dump.loads.len(), dump.size);
+    let (phnum, notes) = (dump.layout.phnum, dump.layout.notes);
+    let (nr_loads, size) = (dump.loads.len(), dump.size());
     if !DUMP.populate(dump) {
         return -(bindings::EBUSY as c_int);
     }
@@ -207,14 +185,16 @@ static PROC_OPS: ProcOps = ProcOps({
     ops
 });
 
-unsafe extern "C" fn open(_inode: *mut bindings::inode, _file: *mut bindings::file) -> c_int {
+/// Opens /proc/vmcore: counts the open (the pointers are not used).
+extern "C" fn open(_inode: *mut bindings::inode, _file: *mut bindings::file) -> c_int {
     match file::open() {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
 }
 
-unsafe extern "C" fn release(_inode: *mut bindings::inode, _file: *mut bindings::file) -> c_int {
+/// Closes /proc/vmcore: counts the release (the pointers are not used).
+extern "C" fn release(_inode: *mut bindings::inode, _file: *mut bindings::file) -> c_int {
     file::release();
     0
 }

@@ -46,39 +46,36 @@ pub(crate) fn read(dump: &Dump, dest: &mut IovIterDest<'_>, pos: &mut i64) -> Re
     let Ok(start) = u64::try_from(*pos) else {
         return Err(EINVAL);
     };
-    if start >= dump.size || dest.is_empty() {
+    if start >= dump.size() || dest.is_empty() {
         return Ok(0);
     }
-    let mut left = (dump.size - start).min(dest.len() as u64) as usize;
+    // `*pos` follows each piece, so that after a failure it is where the
+    // failing piece starts, as in stock.
+    let end = start + (dump.size() - start).min(dest.len() as u64);
     let mut at = start;
-    let mut done = 0usize;
 
-    if at < dump.front_len {
-        let n = ((dump.front_len - at) as usize).min(left);
+    if at < dump.front_len() {
+        let n = (dump.front_len().min(end) - at) as usize;
         let b = &dump.front.bytes()[at as usize..at as usize + n];
         if dest.copy_to_iter(b) < n {
             return Err(EFAULT);
         }
         at += n as u64;
-        left -= n;
-        done += n;
-        *pos += n as i64;
+        *pos = at as i64;
     }
 
     let mut i = corehdr::load_at(&dump.loads, at);
-    while left > 0 && i < dump.loads.len() {
+    while at < end && i < dump.loads.len() {
         let l = &dump.loads[i];
-        let n = ((l.offset + l.size - at) as usize).min(left);
+        let n = ((l.offset + l.size).min(end) - at) as usize;
         // Any failure is EFAULT, as stock's read_from_oldmem() makes it.
         oldmem::copy_to_iter(dest, l.start + (at - l.offset), n, dump.encrypted)
             .map_err(|_| EFAULT)?;
         at += n as u64;
-        left -= n;
-        done += n;
-        *pos += n as i64;
+        *pos = at as i64;
         i += 1;
     }
-    Ok(done)
+    Ok((at - start) as usize)
 }
 
 /// Maps the file into `vma`, which is being set up: the front buffer and old
@@ -89,7 +86,7 @@ pub(crate) fn mmap(dump: &Dump, vma: &VmaNew) -> Result {
     let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff } as u64;
     let start = pgoff.checked_mul(PAGE_SIZE as u64).ok_or(EINVAL)?;
     let end = start.checked_add(size).ok_or(EINVAL)?;
-    if size > dump.size || end > dump.size {
+    if size > dump.size() || end > dump.size() {
         return Err(EINVAL);
     }
     if vma.writable() || vma.executable() {
@@ -108,8 +105,8 @@ pub(crate) fn mmap(dump: &Dump, vma: &VmaNew) -> Result {
 
 fn map_pieces(dump: &Dump, vma: &VmaNew, mut at: u64, end: u64) -> Result {
     let mut uaddr = vma.start() as u64;
-    if at < dump.front_len {
-        let n = (dump.front_len - at).min(end - at);
+    if at < dump.front_len() {
+        let n = dump.front_len().min(end) - at;
         // SAFETY: `front` is a vmalloc_user() buffer of at least `front_len`
         // bytes that lives as long as the dump (forever); `at` and `n` are
         // page multiples within it and within the vma.

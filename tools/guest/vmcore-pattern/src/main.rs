@@ -24,6 +24,8 @@ use std::process::exit;
 
 mod badhdr;
 
+use kexec_logic::elfcore::{Phdr, EHDR_SIZE, PHDR_SIZE, PT_LOAD};
+
 const PAGE: usize = 4096;
 const MAGIC: &[u8; 8] = b"KRPATTRN";
 
@@ -119,35 +121,30 @@ fn fill(dev: &str, mib: usize, seed: u64) {
     sleep_forever()
 }
 
-struct Load {
-    offset: u64,
-    paddr: u64,
-    filesz: u64,
-}
 
 fn u64_at(b: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
 }
 
-fn loads(f: &File) -> Vec<Load> {
-    let mut eh = [0u8; 64];
+/// The PT_LOADs of /proc/vmcore, read with the kernel crate's own `Phdr`.
+fn loads(f: &File) -> Vec<Phdr> {
+    let mut eh = [0u8; EHDR_SIZE];
     f.read_exact_at(&mut eh, 0).unwrap_or_else(|e| die(format!("ELF header: {e}")));
     if &eh[..4] != b"\x7fELF" || eh[4] != 2 {
         die("/proc/vmcore is not an ELF64 file".into());
     }
     let phoff = u64_at(&eh, 32);
-    let phentsize = u16::from_le_bytes([eh[54], eh[55]]) as usize;
     let phnum = u16::from_le_bytes([eh[56], eh[57]]) as usize;
-    let mut ph = vec![0u8; phnum * phentsize];
+    let mut ph = vec![0u8; phnum * PHDR_SIZE];
     f.read_exact_at(&mut ph, phoff).unwrap_or_else(|e| die(format!("program headers: {e}")));
-    ph.chunks_exact(phentsize)
-        .filter(|p| u32::from_le_bytes(p[0..4].try_into().unwrap()) == 1)
-        .map(|p| Load { offset: u64_at(p, 8), paddr: u64_at(p, 24), filesz: u64_at(p, 32) })
+    (0..phnum)
+        .filter_map(|i| Phdr::read(&ph, i * PHDR_SIZE))
+        .filter(|p| p.ty == PT_LOAD)
         .collect()
 }
 
 /// Where physical address `pa` is in the file.
-fn file_offset(loads: &[Load], pa: u64) -> Option<u64> {
+fn file_offset(loads: &[Phdr], pa: u64) -> Option<u64> {
     loads
         .iter()
         .find(|l| pa >= l.paddr && pa + PAGE as u64 <= l.paddr + l.filesz)
