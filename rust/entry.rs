@@ -498,7 +498,13 @@ impl<'a, S: PageStore> Planner<'a, S> {
         for n in 0..seg.pages() {
             let dest = seg.mem + n * PAGE_SIZE;
             let page = self.alloc_page(Some(dest))?;
-            self.add_source(page)?;
+            // Until its entry is written, the page belongs to no list: when
+            // the entry needs an indirection page that cannot be had, give
+            // the page back here or nothing ever frees it.
+            if let Err(e) = self.add_source(page) {
+                self.store.free(page);
+                return Err(e.into());
+            }
             fill(self.store, page, n * PAGE_SIZE)?;
         }
         Ok(())

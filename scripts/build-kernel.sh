@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Configure and build one kernel flavour out of tree: scripts/build-kernel.sh stock|rust
+# Configure and build one kernel flavour out of tree: scripts/build-kernel.sh stock|rust|debug
 #
 #   stock  CONFIG_KEXEC_RUST=n: the upstream C kexec/kdump, our reference
 #   rust   CONFIG_KEXEC_RUST=y: our overlay
+#   debug  rust plus KASAN, KFENCE, lockdep, DEBUG_PAGEALLOC and the other checks
+#          of scripts/config/debug.config
 #
-# Both come from the same tree and the same fragment (scripts/config/kexec.config)
-# and differ only in that switch. The config is regenerated every time; Kbuild then
+# All come from the same tree and the same fragment (scripts/config/kexec.config);
+# stock and rust differ only in that switch. The config is regenerated every time; Kbuild then
 # rebuilds only what a changed option or file touches.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-flavour=${1:?usage: build-kernel.sh stock|rust}
+flavour=${1:?usage: build-kernel.sh stock|rust|debug}
+extra=/dev/null
 case $flavour in
     stock) switch="# CONFIG_KEXEC_RUST is not set" ;;
     rust) switch="CONFIG_KEXEC_RUST=y" ;;
-    *) die "unknown flavour '$flavour' (stock or rust)" ;;
+    debug) switch="CONFIG_KEXEC_RUST=y" extra=$REPO/scripts/config/debug.config ;;
+    *) die "unknown flavour '$flavour' (stock, rust or debug)" ;;
 esac
 [ -f "$SRC_DIR/Makefile" ] || die "no kernel tree at $SRC_DIR: run scripts/fetch-kernel.sh"
 
 O=$BUILD_DIR/$flavour
 mkdir -p "$O"
 frag=$O/kexec_rust.fragment
-{ cat "$REPO/scripts/config/kexec.config"; echo "$switch"; } >"$frag"
+{ cat "$REPO/scripts/config/kexec.config"; echo "$switch"; cat "$extra"; } >"$frag"
 
 kmake() { "${KMAKE[@]}" -C "$SRC_DIR" O="$O" "$@"; }
 
@@ -49,6 +53,7 @@ while IFS= read -r line; do
 done <"$frag"
 [ $bad -eq 0 ] || die "the $flavour config lost options after olddefconfig (unmet dependencies?)"
 
+[ -z "${KR_CONFIG_ONLY:-}" ] || exit 0
 log "building $flavour kernel in $O"
 start=$(date +%s)
 if ! kmake -j"$(jobs)" bzImage >"$O/build.log" 2>&1; then

@@ -30,6 +30,8 @@ KMAKE=(make -s LLVM="$LLVM_SUFFIX" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
        BINDGEN="$BINDGEN" ARCH=x86_64)
 
 FLAVOURS=(stock rust)
+# The ways of dying the crash-types scenario provokes (KR_CASE), each captured.
+CRASH_TYPES="panic panic-irqoff panic-hardirq bug exception warning stack-overflow softlockup hardlockup hung-task nmi sysrq"
 # UEFI firmware for QEMU (Debian's ovmf package), for the kexec-efi scenario.
 OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
 

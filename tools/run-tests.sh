@@ -3,23 +3,43 @@
 # Run every test: host `cargo test`, then each QEMU scenario on the stock kernel
 # (CONFIG_KEXEC_RUST=n, the reference) and on ours (CONFIG_KEXEC_RUST=y).
 #
-#   tools/run-tests.sh [SCENARIO...]     default: boot kexec kexec-file kexec-efi kexec-l4
-#                                        unload kexec-big kdump kdump-file crashkernel-bad1
-#                                        crashkernel-bad2 crashkernel-bad3 crash-shrink errno
-#                                        stub-exception vmcore-pattern vmcore-bad
+#   tools/run-tests.sh [--tier x86|debug|all] [SCENARIO...]
+#
+#   --tier x86    (the default) host tests, the stock and rust kernels, every
+#                 scenario on both and the comparisons between them
+#   --tier debug  the debug kernel (rust with KASAN, KFENCE, lockdep,
+#                 DEBUG_PAGEALLOC, ...): every scenario on it, no sanitizer report
+#   --tier all    both
+#
+# Default scenarios: boot kexec kexec-file kexec-efi kexec-l4 unload kexec-big kdump
+# kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno
+# stub-exception vmcore-pattern vmcore-bad crash-types leak.
 #
 # vmcore-bad is one crash per hand-made elfcorehdr (vmcore-pattern badcases
-# lists them), on each kernel.
+# lists them), crash-types one crash per way of dying ($CRASH_TYPES), on each kernel.
 #
 # One PASS/FAIL line per check, then "N passed, M failed". Exits 1 if any failed.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
+tier=x86
+if [ "${1:-}" = --tier ]; then
+    tier=${2:?--tier needs x86, debug or all}
+    shift 2
+fi
+case $tier in
+    x86) kernels=("${FLAVOURS[@]}") ;;
+    debug) kernels=(debug) ;;
+    all) kernels=("${FLAVOURS[@]}" debug) ;;
+    *) die "unknown tier '$tier' (x86, debug or all)" ;;
+esac
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
     scenarios=(boot kexec kexec-file kexec-efi kexec-l4 unload kexec-big kdump kdump-file
                crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno stub-exception
-               vmcore-pattern vmcore-bad)
+               vmcore-pattern vmcore-bad crash-types leak)
+has() { local x; for x in "${kernels[@]}"; do [ "$x" = "$1" ] && return 0; done; return 1; }
+tier_start=$(date +%s)
 
 "$REPO/scripts/setup.sh"
 
@@ -30,6 +50,7 @@ record() { # status line
     if [ "$1" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 }
 
+if has stock; then
 log "host tests: cargo test"
 cargo_log=$CACHE/cargo-test.log
 if (cd "$REPO" && cargo test) >"$cargo_log" 2>&1; then
@@ -56,7 +77,17 @@ else
     record FAIL "crashkernel= parsers differ (tools/crashkernel/compare.sh)"
 fi
 
-for f in "${FLAVOURS[@]}"; do
+log "host fuzzing: every pure parser and planner, a short coverage-guided run from the committed corpus"
+fuzz_log=$CACHE/fuzz-short.log
+if "$REPO/tools/fuzz/run.sh" >"$fuzz_log" 2>&1; then
+    record PASS "host $(tail -n 1 "$fuzz_log") ($(grep -o '^fuzz [a-z]*: [0-9]* runs' "$fuzz_log" | head -n 1 | sed 's/.*: //') per target)"
+else
+    tail -n 20 "$fuzz_log"
+    record FAIL "host fuzzing found a crash or did not run (log: $fuzz_log)"
+fi
+fi
+
+for f in "${kernels[@]}"; do
     "$REPO/scripts/build-kernel.sh" "$f"
     "$REPO/tools/initramfs/build.sh" "$f"
 done
@@ -68,12 +99,18 @@ replaced=(kernel/kexec.o kernel/kexec_core.o kernel/crash_reserve.o kernel/crash
 # built-in.a is a thin archive: it lists each object's path, subdirectories too.
 built_in() { "llvm-ar$LLVM_SUFFIX" t "$BUILD_DIR/$1/$(dirname "$2")/built-in.a" 2>/dev/null | grep -q "\(^\|/\)$2\$"; }
 for obj in "${replaced[@]}"; do
-    if built_in rust "$obj"; then
-        record FAIL "rust build: $obj is still built"
-    elif ! built_in stock "$obj"; then
-        record FAIL "stock build: $obj is missing (the reference must have it)"
-    else
-        record PASS "rust build: no $obj (stock has it)"
+    if has stock; then
+        if built_in rust "$obj"; then
+            record FAIL "rust build: $obj is still built"
+        elif ! built_in stock "$obj"; then
+            record FAIL "stock build: $obj is missing (the reference must have it)"
+        else
+            record PASS "rust build: no $obj (stock has it)"
+        fi
+    fi
+    if has debug; then
+        if built_in debug "$obj"; then record FAIL "debug build: $obj is still built"
+        else record PASS "debug build: no $obj"; fi
     fi
 done
 # Our helpers are built into the kernel's rust/helpers/helpers.o (hook patch 0006).
@@ -82,7 +119,9 @@ helpers=$("llvm-nm$LLVM_SUFFIX" --defined-only "$BUILD_DIR/rust/rust/helpers/hel
 # ... and stay private to vmlinux: none of them in the kernel's helper exports.
 exports=$BUILD_DIR/rust/rust/exports_helpers_generated.h
 if [ -f "$exports" ]; then exported=$(grep -c 'rust_helper_kexec_rust_' "$exports" || true); else exported="no $exports"; fi
-if built_in rust kexec_rust/rust/kexec_rust.o && built_in rust kexec_rust/rust/kexec_glue.o &&
+if ! has rust; then
+    :
+elif built_in rust kexec_rust/rust/kexec_rust.o && built_in rust kexec_rust/rust/kexec_glue.o &&
     built_in rust kexec_rust/arch/x86/relocate_kernel.o && [ "$helpers" -gt 0 ] && [ "$exported" = 0 ]; then
     record PASS "rust build: kexec_rust.o, kexec_glue.o and arch/x86/relocate_kernel.o linked into vmlinux, $helpers kexec_rust helpers in rust/helpers/helpers.o, none exported to modules"
 else
@@ -91,12 +130,27 @@ fi
 
 bad_cases=()
 for s in "${scenarios[@]}"; do
-    flavours=("${FLAVOURS[@]}")
+    flavours=("${kernels[@]}")
     # The stock stub's exception reporter halts the machine: nothing to compare.
-    [ "$s" = stub-exception ] && flavours=(rust)
+    if [ "$s" = stub-exception ]; then
+        flavours=()
+        for f in "${kernels[@]}"; do [ "$f" = stock ] || flavours+=("$f"); done
+    fi
     if [ "$s" = vmcore-bad ]; then
         read -ra bad_cases <<<"$("$CARGO_TARGET/x86_64-unknown-linux-gnu/release/vmcore-pattern" badcases)"
         for c in "${bad_cases[@]}"; do
+            for f in "${flavours[@]}"; do
+                if line=$(KR_CASE=$c "$REPO/tools/qemu/run-scenario.sh" "$f" "$s"); then
+                    record PASS "${line#PASS }"
+                else
+                    record FAIL "${line#FAIL }"
+                fi
+            done
+        done
+        continue
+    fi
+    if [ "$s" = crash-types ]; then
+        for c in $CRASH_TYPES; do
             for f in "${flavours[@]}"; do
                 if line=$(KR_CASE=$c "$REPO/tools/qemu/run-scenario.sh" "$f" "$s"); then
                     record PASS "${line#PASS }"
@@ -120,7 +174,7 @@ done
 # headers, notes, VMCOREINFO keys, and the values of its sizes and offsets).
 # A comparison runs for every scenario of this run; its inputs must exist (a
 # scenario that failed before writing them fails the comparison too).
-ran() { local x; for x in "${scenarios[@]}"; do [ "$x" = "$1" ] && return 0; done; return 1; }
+ran() { has stock && has rust || return 1; local x; for x in "${scenarios[@]}"; do [ "$x" = "$1" ] && return 0; done; return 1; }
 missing() { # what file...
     local what=$1 f; shift
     for f in "$@"; do
@@ -140,7 +194,7 @@ for s in kdump kdump-file; do
 done
 
 # The hand-made elfcorehdrs: what each kernel did, side by side.
-if [ ${#bad_cases[@]} -gt 0 ]; then
+if [ ${#bad_cases[@]} -gt 0 ] && has stock; then
     for c in "${bad_cases[@]}"; do
         for f in "${FLAVOURS[@]}"; do
             echo "$f: $(tr '\n' ';' <"$OUT_DIR/$f/vmcore-bad-$c/outcome.txt" 2>/dev/null || echo "no outcome")"
@@ -172,5 +226,6 @@ if ran errno && ! missing errno "$OUT_DIR/stock/errno/errno.txt" "$OUT_DIR/rust/
     fi
 fi
 
+log "tier $tier: $((passed + failed)) checks in $(( $(date +%s) - tier_start )) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -11,7 +11,11 @@
 # Environment: QEMU_TIMEOUT (seconds, default 300), GUEST_MEM (default 1G; 2G for
 # kexec-big),
 # GUEST_CPUS (default 2), CRASHKERNEL (default 96M, kdump and errno), KR_APPEND (extra
-# kernel arguments for the first kernel), KR_SEED (vmcore-pattern's seed, default random).
+# kernel arguments for the first kernel), KR_SEED (vmcore-pattern's seed, default random;
+# fuzz and fuzz-long: kexec-fuzz's seed, default 1, the same on both kernels so
+# that their replays can be diffed), KR_CALLS (fuzz: replayed calls, default
+# 2000, each run 3/2 as many; fuzz-long: calls per run, default 100000; give
+# fuzz-long a QEMU_TIMEOUT to match).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
@@ -23,12 +27,15 @@ mem=${GUEST_MEM:-1G}
 [ "$scenario" != kexec-big ] || mem=${GUEST_MEM:-2G}
 cpus=${GUEST_CPUS:-2}
 crashkernel=${CRASHKERNEL:-96M}
+# The debug kernel (KASAN's shadow, lockdep's tables) does not boot as a
+# capture kernel in 96 MiB.
+[ "$flavour" != debug ] || crashkernel=${CRASHKERNEL:-256M}
 
 # The stage whose KR-DONE ends a successful run.
 case $scenario in
-    boot | errno | crash-shrink) final=1 ;;
+    boot | errno | crash-shrink | leak | fuzz | fuzz-long) final=1 ;;
     kexec | kexec-file | kexec-efi | kexec-l4 | unload | kexec-big | bench-copy) final=2 ;;
-    kdump | kdump-file | vmcore-pattern | vmcore-bad) final=capture ;;
+    kdump | kdump-file | vmcore-pattern | vmcore-bad | crash-types) final=capture ;;
     # The machine resets from the relocate stub's exception reporter: no stage
     # finishes. Rust only: the stock stub's reporter halts instead.
     stub-exception) final=none ;;
@@ -49,37 +56,71 @@ if [ "$scenario" = vmcore-bad ]; then
     case_=${KR_CASE:?vmcore-bad needs KR_CASE (vmcore-pattern badcases lists them)}
     dir=$OUT_DIR/$flavour/$scenario-$case_
 fi
+if [ "$scenario" = crash-types ]; then
+    case_=${KR_CASE:?crash-types needs KR_CASE (one of: $CRASH_TYPES)}
+    dir=$OUT_DIR/$flavour/$scenario-$case_
+    # The panic message each way of dying must leave in the dumped kernel log.
+    case $case_ in
+        panic) panic_msg="Kernel panic - not syncing: dumptest" ;;
+        panic-irqoff) panic_msg="Kernel panic - not syncing: panic stop irqoff test" ;;
+        panic-hardirq) panic_msg="Kernel panic - not syncing: from hard IRQ context" ;;
+        bug) panic_msg="kernel BUG at drivers/misc/lkdtm/bugs.c" ;;
+        exception) panic_msg="BUG: kernel NULL pointer dereference" ;;
+        warning) panic_msg="Kernel panic - not syncing: kernel: panic_on_warn set" ;;
+        stack-overflow) panic_msg="BUG: TASK stack guard page was hit at" ;;
+        softlockup) panic_msg="Kernel panic - not syncing: softlockup: hung tasks" ;;
+        hardlockup) panic_msg="Kernel panic - not syncing: Hard LOCKUP" ;;
+        hung-task) panic_msg="Kernel panic - not syncing: hung_task: blocked tasks" ;;
+        nmi) panic_msg="Kernel panic - not syncing: NMI: Not continuing" ;;
+        sysrq) panic_msg="sysrq triggered crash" ;;
+        *) die "unknown crash type '$case_' (one of: $CRASH_TYPES)" ;;
+    esac
+fi
 rm -rf "$dir"
 mkdir -p "$dir"
 serial=$dir/serial.log
 
 append="console=ttyS0 panic=-1 krscenario=$scenario ${KR_APPEND:-}"
+# The lockup detectors only where a scenario wants them: a TCG guest on a busy
+# host can stall long enough to look like a lockup.
+[ "$scenario" = crash-types ] || append="$append nowatchdog"
 disk=()
 case $scenario in
-    kdump | kdump-file | errno | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload)
+    kdump | kdump-file | errno | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload | crash-types | leak | \
+        fuzz | fuzz-long)
         append="$append crashkernel=$crashkernel" ;;
 esac
-[ "$scenario" != vmcore-bad ] || append="$append krcase=$case_"
-if [ "$scenario" = vmcore-pattern ]; then
-    # A new seed each run, in the log so that a failure can be replayed.
-    seed=${KR_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+case $scenario in vmcore-bad | crash-types) append="$append krcase=$case_" ;; esac
+case $scenario in vmcore-pattern | fuzz | fuzz-long)
+    # vmcore-pattern: a new seed each run, in the log so that a failure can be
+    # replayed. fuzz: seed 1 unless given, so that both kernels replay the same
+    # calls.
+    if [ "$scenario" = vmcore-pattern ]; then
+        seed=${KR_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+    else
+        seed=${KR_SEED:-1}
+    fi
     append="$append krseed=$seed"
-fi
+    ;;
+esac
+case $scenario in fuzz | fuzz-long) [ -z "${KR_CALLS:-}" ] || append="$append krcalls=$KR_CALLS" ;; esac
 if [ "$scenario" = stub-exception ]; then
-    [ "$flavour" = rust ] || die "stub-exception runs on the rust kernel only (the stock stub halts after its report)"
+    [ "$flavour" != stock ] || die "stub-exception runs on the rust kernel only (the stock stub halts after its report)"
     # earlyprintk= names the UART the reporter prints on.
     append="$append earlyprintk=ttyS0"
 fi
 # kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
 # every other scenario runs on 5-level paging).
 [ "$scenario" = kexec-l4 ] && append="$append no5lvl"
+# leak: load/unload cycles per way (KR_CYCLES, default 200).
+[ "$scenario" != leak ] || append="$append krcycles=${KR_CYCLES:-200}"
 # kexec-efi boots through UEFI firmware (OVMF, Debian's ovmf package).
 firmware=()
 if [ "$scenario" = kexec-efi ]; then
     [ -f "$OVMF" ] || die "no UEFI firmware at $OVMF: run scripts/setup.sh"
     firmware=(-bios "$OVMF")
 fi
-if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ]; then
+if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ] || [ "$scenario" = crash-types ]; then
     truncate -s 4G "$dir/vmcore.img"
     disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
 fi
@@ -101,15 +142,40 @@ verdict() {
     exit 0
 }
 
+# crash-types nmi: QEMU's monitor on a socket, and a host job that sends "nmi"
+# once the guest says it is ready (QEMU injects an NMI into every CPU).
+monitor=(-monitor none)
+nmi_job=
+if [ "$scenario" = crash-types ] && [ "$case_" = nmi ]; then
+    monitor=(-monitor "unix:$dir/monitor.sock,server=on,wait=off")
+    (
+        for _ in $(seq 1 "$((timeout_s * 5))"); do
+            grep -aq '^KR-NMI-READY' "$serial" 2>/dev/null && break
+            sleep 0.2
+        done
+        python3 - "$dir/monitor.sock" <<'PY' >"$dir/monitor.out" 2>&1
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+time.sleep(0.5)
+s.sendall(b"nmi\n")
+time.sleep(1)
+print(s.recv(4096).decode(errors="replace"))
+PY
+    ) &
+    nmi_job=$!
+fi
+
 start=$(date +%s.%N)
 set +e
 timeout --foreground -k 5 "$timeout_s" \
     qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp "$cpus" -m "$mem" \
     "${firmware[@]}" -kernel "$bzimage" -initrd "$initramfs" -append "$append" \
-    "${disk[@]}" -display none -monitor none -serial "file:$serial" \
+    "${disk[@]}" -display none "${monitor[@]}" -serial "file:$serial" \
     -no-reboot </dev/null >"$dir/qemu.out" 2>&1
 rc=$?
 set -e
+[ -z "$nmi_job" ] || { kill "$nmi_job" 2>/dev/null || true; wait "$nmi_job" 2>/dev/null || true; }
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 printf '%.1f\n' "$elapsed" >"$dir/elapsed"
 
@@ -158,7 +224,14 @@ fi
 [ $rc -eq 0 ] || verdict FAIL "QEMU exited with $rc: $(head -c 300 "$dir/qemu.out")"
 grep -a -m1 '^KR-FAIL' "$serial" >"$dir/fail" && verdict FAIL "guest: $(sed 's/\r$//' "$dir/fail")"
 # A kernel that warned, oopsed or hit a BUG did not pass, whatever userspace saw.
-grep -a -m1 -E '\] (WARNING:|BUG:|Oops|general protection fault)' "$serial" >"$dir/warn" &&
+# crash-types: the first kernel dies on purpose; only the capture kernel (from
+# the second "Linux version" line on) is judged.
+judged=$serial
+if [ "$scenario" = crash-types ]; then
+    judged=$dir/capture.log
+    awk '/Linux version / {n++} n >= 2' "$serial" >"$judged"
+fi
+grep -a -m1 -E '\] (WARNING:|BUG:|Oops|general protection fault)' "$judged" >"$dir/warn" &&
     verdict FAIL "kernel: $(sed 's/\r$//' "$dir/warn")"
 if [ "$scenario" = stub-exception ]; then
     report=$(grep -a -m1 'kexec_rust stub: exception' "$serial" | tr -d '\r' || true)
@@ -175,7 +248,7 @@ grep -aq "^KR-DONE $scenario stage=$final" "$serial" ||
 # prints the kexec_rust banner, the stock one must not.
 boots=$(grep -ac 'Linux version ' "$serial" || true)
 banners=$(grep -ac 'kexec_rust: ' "$serial" || true)
-if [ "$flavour" = rust ]; then
+if [ "$flavour" != stock ]; then
     [ "$banners" -ge "$boots" ] || verdict FAIL "$boots kernels booted but only $banners kexec_rust banners"
 else
     [ "$banners" -eq 0 ] || verdict FAIL "stock kernel printed a kexec_rust banner"
@@ -187,6 +260,45 @@ if [ "$scenario" = errno ]; then
     cases=$(grep -c '^[0-9][0-9] ' "$dir/errno.txt" || true)
     [ "$cases" -ge 40 ] || verdict FAIL "kexec-errno printed only $cases cases"
     verdict PASS "kexec-errno ran $cases cases in $(cat "$dir/elapsed")s"
+fi
+if [ "$scenario" = fuzz ] || [ "$scenario" = fuzz-long ]; then
+    # fuzz: the replay's lines, which the host diffs between the two kernels.
+    replayed=
+    if [ "$scenario" = fuzz ]; then
+        sed -n '/^KR-FUZZ-BEGIN/,/^KR-FUZZ-END/p' "$serial" | sed 's/\r$//' |
+            grep -v '^KR-\|^\[ *[0-9.]*\]' >"$dir/fuzz.txt"
+        want=${KR_CALLS:-2000}
+        lines=$(grep -c '^[0-9]\{5,\} ' "$dir/fuzz.txt" || true)
+        [ "$lines" -eq "$want" ] || verdict FAIL "kexec-fuzz replay printed $lines of $want calls"
+        replayed="replay of $lines calls (seed $seed); "
+    fi
+    # The two runs' summaries, without their errno counts.
+    runs=$(grep -a '^KR-INFO kexec-fuzz: seed ' "$serial" | sed 's/\r$//; s/^KR-INFO kexec-fuzz: //; s/, errnos: [^,]*,/,/' || true)
+    [ "$(printf '%s\n' "$runs" | grep -c 'seed')" -eq 2 ] || verdict FAIL "expected the summaries of two kexec-fuzz runs, got: $runs"
+    verdict PASS "$replayed$(printf '%s\n' "$runs" | paste -sd ';' | sed 's/;/; /g') ($(cat "$dir/elapsed")s in all)"
+fi
+if [ "$scenario" = leak ]; then
+    # Memory a load takes must come back at its unload: after the cycles of a
+    # way, MemAvailable may be at most LEAK_SLACK_MIB lower and unreclaimable
+    # slab at most LEAK_SLAB_KB higher. Between two readings with no leak,
+    # MemAvailable wanders by up to about 15 MiB (page lists per CPU, lazily
+    # freed vmalloc areas of kexec_file_load's file buffers), slab by a few
+    # KiB. So 200 cycles catch a leak of 80 KiB or more per cycle (a segment,
+    # an image), and 10^4 cycles one of about 2 KiB, less than a page.
+    sed -n '/^KR-LEAK-BEGIN/,/^KR-LEAK-END/p' "$serial" | sed 's/\r$//' |
+        grep '^LEAK ' >"$dir/leak.txt" || true
+    ways=$(grep -c ' done ' "$dir/leak.txt" || true)
+    [ "$ways" -eq 4 ] || verdict FAIL "only $ways of 4 ways finished: $(tail -n 2 "$dir/leak.txt" | tr '\n' ';')"
+    slack_kb=$(( ${LEAK_SLACK_MIB:-16} * 1024 ))
+    slab_kb=${LEAK_SLAB_KB:-256}
+    summary=
+    while read -r _ way _ cycles secs _ avail slab unrec; do
+        a=${avail#*=} s=${slab#*=} u=${unrec#*=}
+        [ "$a" -le "$slack_kb" ] || verdict FAIL "$way: MemAvailable ${a} KiB lower after ${cycles#*=} cycles (slack $slack_kb)"
+        [ "$u" -le "$slab_kb" ] || verdict FAIL "$way: unreclaimable slab ${u} KiB higher after ${cycles#*=} cycles (slack $slab_kb)"
+        summary="$summary $way ${cycles#*=}x ${secs#*=}s drift ${a}/${s}/${u} KiB;"
+    done < <(grep ' done ' "$dir/leak.txt")
+    verdict PASS "MemAvailable/slab/unreclaimable drift:$summary"
 fi
 if [ "$scenario" = crash-shrink ]; then
     sed -n '/^KR-SHRINK-BEGIN/,/^KR-SHRINK-END/p' "$serial" | sed 's/\r$//' |
@@ -200,7 +312,7 @@ case $scenario in crashkernel-bad*)
         grep -v '^KR-\|^\[ *[0-9.]*\]' >"$dir/outcome.txt"
     grep -q '^iomem Crash kernel lines: 0$' "$dir/outcome.txt" ||
         verdict FAIL "crashkernel=$crashkernel reserved memory: $(tr '\n' ';' <"$dir/outcome.txt")"
-    if [ "$flavour" = rust ]; then
+    if [ "$flavour" != stock ]; then
         # Ours must say which rule the value broke.
         why=$(grep -a -m1 'no memory is reserved for a crash kernel' "$serial" | sed 's/\r$//; s/^\[ *[0-9.]*\] //')
         [ -n "$why" ] || verdict FAIL "no log line about the malformed crashkernel=$crashkernel"
@@ -221,5 +333,15 @@ if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ]; then
     "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
         { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }
     verdict PASS "$(tail -n 1 "$dir/check.log") in $(cat "$dir/elapsed")s"
+fi
+if [ "$scenario" = crash-types ]; then
+    grep -aq "^KR-INFO crash $case_" "$serial" || verdict FAIL "the first kernel never provoked the crash"
+    # The whole vmcore check, with this crash type's panic message; the
+    # vmcore (the guest's RAM) is deleted afterwards, its reports are kept.
+    ok=0
+    KR_PANIC_MSG=$panic_msg "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 || ok=$?
+    [ -n "${KR_KEEP_VMCORE:-}" ] || rm -f "$dir/vmcore" "$dir/vmcore.img"
+    [ $ok -eq 0 ] || { cat "$dir/check.log" >&2; verdict FAIL "$case_: vmcore check failed (see $dir/check.log)"; }
+    verdict PASS "$case_: $(tail -n 1 "$dir/check.log" | sed 's/; makedumpfile found/; found/') in $(cat "$dir/elapsed")s"
 fi
 verdict PASS "$boots kernels booted, stage '$final' reached in $(cat "$dir/elapsed")s"

@@ -19,7 +19,8 @@ set -euo pipefail
 flavour=${1:?usage: check.sh FLAVOUR RUN_DIR}
 dir=${2:?usage: check.sh FLAVOUR RUN_DIR}
 serial=$dir/serial.log
-panic_msg='sysrq triggered crash'
+# The message the crash left in the log (crash-types sets its own).
+panic_msg=${KR_PANIC_MSG:-sysrq triggered crash}
 
 field() { grep -a -m1 "$1" "$serial" | sed 's/\r$//'; }
 size=$(field '^KR-VMCORE ' | sed -n 's/.* size=\([0-9]*\).*/\1/p')
@@ -54,7 +55,7 @@ echo "readelf: $n NT_PRSTATUS notes, $(grep -c '^  LOAD' "$dir/readelf.txt") LOA
 rm -f "$dir/dmesg.txt" "$dir/dump.31"
 timeout 300 makedumpfile --dump-dmesg "$vmcore" "$dir/dmesg.txt" >"$dir/makedumpfile.log" 2>&1 ||
     die "makedumpfile --dump-dmesg failed: $(tail -n 3 "$dir/makedumpfile.log")"
-grep -q "$panic_msg" "$dir/dmesg.txt" || die "no '$panic_msg' in the kernel log makedumpfile read from the vmcore"
+grep -qF "$panic_msg" "$dir/dmesg.txt" || die "no '$panic_msg' in the kernel log makedumpfile read from the vmcore"
 timeout 300 makedumpfile -l -d 31 "$vmcore" "$dir/dump.31" >"$dir/makedumpfile-d31.log" 2>&1 ||
     die "makedumpfile -l -d 31 failed: $(tail -n 3 "$dir/makedumpfile-d31.log")"
 d31=$(stat -c %s "$dir/dump.31")
@@ -69,6 +70,8 @@ print("KR-RELEASE", prog["init_uts_ns"].name.release.string_().decode())
 got=$(sed -n 's/^KR-RELEASE //p' "$dir/drgn.txt")
 [ "$got" = "$release" ] || die "drgn reads release '$got' from init_uts_ns, expected '$release'"
 grep -v '^KR-RELEASE ' "$dir/drgn.txt" >"$dir/drgn-log.txt"
-sed 's/^\[ *[0-9.]*\] //' "$dir/dmesg.txt" | diff -u - "$dir/drgn-log.txt" >"$dir/log.diff" ||
+# makedumpfile indents a record's continuation lines under its text; drgn
+# prints them as they are: leading blanks are not compared.
+sed 's/^\[ *[0-9.]*\] //; s/^ *//' "$dir/dmesg.txt" | diff -u - <(sed 's/^ *//' "$dir/drgn-log.txt") >"$dir/log.diff" ||
     die "drgn and makedumpfile read different kernel logs (see $dir/log.diff)"
 echo "$summary; makedumpfile found \"$panic_msg\" in the dumped log, -l -d 31 made a $d31-byte dump; drgn read the same $(wc -l <"$dir/drgn-log.txt") log lines"

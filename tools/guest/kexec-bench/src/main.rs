@@ -20,6 +20,17 @@
 //!             BENCH memcpy_256m mbps=R
 //!             BENCH copyloop_page mbps=R
 //!
+//!     kexec-bench leak KERNEL INITRD CYCLES
+//!         Load and unload CYCLES times in each of four ways: kexec_load of the
+//!         KERNEL and INITRD bytes, the same into the crash reservation, and
+//!         kexec_file_load of the two files, normal and crash. Before, at every
+//!         tenth of the cycles and after, with the page cache dropped, prints
+//!             LEAK WAY cycle=N memavail_kb=A slab_kb=S sunreclaim_kb=U vmalloc_kb=V
+//!         and at the end of each way
+//!             LEAK WAY done cycles=N drift memavail_kb=dA slab_kb=dS sunreclaim_kb=dU
+//!         (drift: before minus after for MemAvailable, after minus before for
+//!         the others; positive means memory gone). Exits 1 on a failed call.
+//!
 //! The segments of `load` are not a bootable image (no purgatory): they are what
 //! kexec_load copies, which is what is timed. The kernel goes to 16 MiB, the
 //! initrd to 256 MiB, as kexec-tools would place them on a small machine.
@@ -201,6 +212,142 @@ fn bench_memcpy() -> Result<(), String> {
     Ok(())
 }
 
+/// The counters of /proc/meminfo a leak would move, in KiB.
+struct Mem {
+    avail: i64,
+    slab: i64,
+    sunreclaim: i64,
+    vmalloc: i64,
+}
+
+fn meminfo() -> Result<Mem, String> {
+    let _ = std::fs::write("/proc/sys/vm/drop_caches", "3");
+    let text = std::fs::read_to_string("/proc/meminfo").map_err(|e| format!("/proc/meminfo: {e}"))?;
+    let field = |name: &str| -> Result<i64, String> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .ok_or(format!("no {name} in /proc/meminfo"))
+    };
+    Ok(Mem {
+        avail: field("MemAvailable")?,
+        slab: field("Slab")?,
+        sunreclaim: field("SUnreclaim")?,
+        vmalloc: field("VmallocUsed")?,
+    })
+}
+
+/// The crash reservation from /proc/iomem: (start, size).
+fn crash_window() -> Result<(u64, u64), String> {
+    let text = std::fs::read_to_string("/proc/iomem").map_err(|e| format!("/proc/iomem: {e}"))?;
+    let line = text.lines().find(|l| l.contains("Crash kernel")).ok_or("no Crash kernel in /proc/iomem")?;
+    let range = line.trim().split(' ').next().unwrap_or("");
+    let (a, b) = range.split_once('-').ok_or(format!("bad iomem line '{line}'"))?;
+    let a = u64::from_str_radix(a, 16).map_err(|e| e.to_string())?;
+    let b = u64::from_str_radix(b, 16).map_err(|e| e.to_string())?;
+    Ok((a, b + 1 - a))
+}
+
+const KEXEC_ON_CRASH: u64 = 1;
+const KEXEC_FILE_UNLOAD: u64 = 1;
+const KEXEC_FILE_ON_CRASH: u64 = 2;
+
+fn syscall_result(r: libc::c_long) -> Result<(), Error> {
+    if r < 0 {
+        Err(Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn leak(kernel_path: &str, initrd_path: &str, cycles: usize) -> Result<(), String> {
+    let read = |p: &str| std::fs::read(p).map_err(|e| format!("reading {p}: {e}"));
+    let (kernel, initrd) = (read(kernel_path)?, read(initrd_path)?);
+    let kfile = File::open(kernel_path).map_err(|e| format!("{kernel_path}: {e}"))?;
+    let ifile = File::open(initrd_path).map_err(|e| format!("{initrd_path}: {e}"))?;
+    let cmdline = b"console=ttyS0 krleak=1\0";
+    let (cstart, csize) = crash_window()?;
+    let kmem = page_up(kernel.len());
+    if kmem + page_up(initrd.len()) > csize {
+        return Err(format!("kernel and initrd do not fit the {csize}-byte crash reservation"));
+    }
+    let normal = [
+        Seg { buf: kernel.as_ptr(), bufsz: kernel.len(), mem: KERNEL_DEST, memsz: kmem },
+        Seg { buf: initrd.as_ptr(), bufsz: initrd.len(), mem: INITRD_DEST, memsz: page_up(initrd.len()) },
+    ];
+    let crash = [
+        Seg { buf: kernel.as_ptr(), bufsz: kernel.len(), mem: cstart, memsz: kmem },
+        Seg { buf: initrd.as_ptr(), bufsz: initrd.len(), mem: cstart + kmem, memsz: page_up(initrd.len()) },
+    ];
+    let raw_load = |entry: u64, segs: &[Seg], flags: u64| {
+        // SAFETY: a raw system call; `segs` and its buffers outlive it.
+        syscall_result(unsafe {
+            libc::syscall(libc::SYS_kexec_load, entry, segs.len() as u64, segs.as_ptr(), flags)
+        })
+    };
+    let file_load = |flags: u64| {
+        let len = if flags & KEXEC_FILE_UNLOAD != 0 { 0 } else { cmdline.len() };
+        // SAFETY: a raw system call on open files and a NUL-terminated command line.
+        syscall_result(unsafe {
+            libc::syscall(
+                libc::SYS_kexec_file_load,
+                kfile.as_raw_fd(),
+                ifile.as_raw_fd(),
+                len as u64,
+                cmdline.as_ptr(),
+                flags,
+            )
+        })
+    };
+    type Way<'a> = (&'a str, Box<dyn Fn() -> Result<(), Error> + 'a>, Box<dyn Fn() -> Result<(), Error> + 'a>);
+    let ways: [Way; 4] = [
+        ("kexec_load", Box::new(|| raw_load(KERNEL_DEST, &normal, 0)), Box::new(|| raw_load(0, &[], 0))),
+        (
+            "kexec_load-crash",
+            Box::new(|| raw_load(cstart, &crash, KEXEC_ON_CRASH)),
+            Box::new(|| raw_load(0, &[], KEXEC_ON_CRASH)),
+        ),
+        ("kexec_file_load", Box::new(|| file_load(0)), Box::new(|| file_load(KEXEC_FILE_UNLOAD))),
+        (
+            "kexec_file_load-crash",
+            Box::new(|| file_load(KEXEC_FILE_ON_CRASH)),
+            Box::new(|| file_load(KEXEC_FILE_UNLOAD | KEXEC_FILE_ON_CRASH)),
+        ),
+    ];
+    let show = |way: &str, n: usize, m: &Mem| {
+        println!(
+            "LEAK {way} cycle={n} memavail_kb={} slab_kb={} sunreclaim_kb={} vmalloc_kb={}",
+            m.avail, m.slab, m.sunreclaim, m.vmalloc
+        );
+    };
+    let step = (cycles / 10).max(1);
+    for (way, load, unload) in &ways {
+        // One round first, so that one-time allocations (a cache created on
+        // first use) do not count as a leak.
+        load().and_then(|()| unload()).map_err(|e| format!("{way}: first round: {e}"))?;
+        let before = meminfo()?;
+        show(way, 0, &before);
+        let t = Instant::now();
+        for n in 1..=cycles {
+            load().map_err(|e| format!("{way} cycle {n}: load: {e}"))?;
+            unload().map_err(|e| format!("{way} cycle {n}: unload: {e}"))?;
+            if n % step == 0 && n != cycles {
+                show(way, n, &meminfo()?);
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let after = meminfo()?;
+        show(way, cycles, &after);
+        println!(
+            "LEAK {way} done cycles={cycles} secs={secs:.1} drift memavail_kb={} slab_kb={} sunreclaim_kb={}",
+            before.avail - after.avail,
+            after.slab - before.slab,
+            after.sunreclaim - before.sunreclaim
+        );
+    }
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let r = match args.get(1).map(String::as_str) {
@@ -214,7 +361,13 @@ fn main() {
         }
         Some("vmcore") => bench_vmcore(),
         Some("memcpy") => bench_memcpy(),
-        _ => Err("usage: kexec-bench load KERNEL MIB[,MIB...] REPS | kexec-bench vmcore | kexec-bench memcpy".to_string()),
+        Some("leak") if args.len() == 5 => match args[4].parse() {
+            Ok(n) if n > 0 => leak(&args[2], &args[3], n),
+            _ => Err("CYCLES must be a positive number".to_string()),
+        },
+        _ => Err("usage: kexec-bench load KERNEL MIB[,MIB...] REPS | kexec-bench vmcore | kexec-bench memcpy | \
+                  kexec-bench leak KERNEL INITRD CYCLES"
+            .to_string()),
     };
     if let Err(e) = r {
         eprintln!("kexec-bench: {e}");
