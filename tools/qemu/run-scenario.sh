@@ -28,8 +28,8 @@ mem=${GUEST_MEM:-1G}
 cpus=${GUEST_CPUS:-2}
 crashkernel=${CRASHKERNEL:-96M}
 # The debug kernel (KASAN's shadow, lockdep's tables) does not boot as a
-# capture kernel in 96 MiB.
-[ "$flavour" != debug ] || crashkernel=${CRASHKERNEL:-256M}
+# capture kernel in 96 MiB, and runs several times slower.
+[ "$flavour" != debug ] || { crashkernel=${CRASHKERNEL:-256M}; timeout_s=${QEMU_TIMEOUT:-900}; }
 
 # The stage whose KR-DONE ends a successful run.
 case $scenario in
@@ -112,8 +112,10 @@ fi
 # kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
 # every other scenario runs on 5-level paging).
 [ "$scenario" = kexec-l4 ] && append="$append no5lvl"
-# leak: load/unload cycles per way (KR_CYCLES, default 200).
-[ "$scenario" != leak ] || append="$append krcycles=${KR_CYCLES:-200}"
+# leak: load/unload cycles per kexec_load way (KR_CYCLES, default 200) and per
+# kexec_file_load way (KR_FILE_CYCLES, default 40: each takes most of a second
+# under TCG, hashing the kernel).
+[ "$scenario" != leak ] || append="$append krcycles=${KR_CYCLES:-200} krfilecycles=${KR_FILE_CYCLES:-40}"
 # kexec-efi boots through UEFI firmware (OVMF, Debian's ovmf package).
 firmware=()
 if [ "$scenario" = kexec-efi ]; then
@@ -284,7 +286,7 @@ if [ "$scenario" = leak ]; then
     # MemAvailable wanders by up to about 15 MiB (page lists per CPU, lazily
     # freed vmalloc areas of kexec_file_load's file buffers), slab by a few
     # KiB. So 200 cycles catch a leak of 80 KiB or more per cycle (a segment,
-    # an image), and 10^4 cycles one of about 2 KiB, less than a page.
+    # an image), 40 one of 400 KiB (an image), 10^4 one of 2 KiB, under a page.
     sed -n '/^KR-LEAK-BEGIN/,/^KR-LEAK-END/p' "$serial" | sed 's/\r$//' |
         grep '^LEAK ' >"$dir/leak.txt" || true
     ways=$(grep -c ' done ' "$dir/leak.txt" || true)
