@@ -13,7 +13,7 @@
 #
 # Default scenarios: boot kexec kexec-file kexec-efi kexec-l4 unload kexec-big kdump
 # kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno
-# stub-exception vmcore-pattern vmcore-bad crash-types leak.
+# stub-exception vmcore-pattern vmcore-bad crash-types leak fuzz.
 #
 # vmcore-bad is one crash per hand-made elfcorehdr (vmcore-pattern badcases
 # lists them), crash-types one crash per way of dying ($CRASH_TYPES), on each kernel.
@@ -37,7 +37,7 @@ scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
     scenarios=(boot kexec kexec-file kexec-efi kexec-l4 unload kexec-big kdump kdump-file
                crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno stub-exception
-               vmcore-pattern vmcore-bad crash-types leak)
+               vmcore-pattern vmcore-bad crash-types leak fuzz)
 # The debug kernel runs some of the one-crash-per-case scenarios' cases: each
 # of its captures takes minutes (KASAN and DEBUG_PAGEALLOC under TCG).
 DEBUG_BAD_CASES="good load-ownram note-huge phnum-huge magic"
@@ -216,5 +216,15 @@ if ran errno && ! missing errno "$OUT_DIR/stock/errno/errno.txt" "$OUT_DIR/rust/
 fi
 
 log "tier $tier: $((passed + failed)) checks in $(( $(date +%s) - tier_start )) s"
+# The fuzzer's replay of a fixed seed: the same answer and state after every call.
+if ran fuzz && ! missing fuzz "$OUT_DIR/stock/fuzz/fuzz.txt" "$OUT_DIR/rust/fuzz/fuzz.txt"; then
+    if diff -u "$OUT_DIR/stock/fuzz/fuzz.txt" "$OUT_DIR/rust/fuzz/fuzz.txt" >"$OUT_DIR/fuzz.diff"; then
+        record PASS "fuzz: stock and rust answer all $(grep -c '^[0-9]\{5,\} ' "$OUT_DIR/rust/fuzz/fuzz.txt") replayed calls alike (errno, kexec_loaded, kexec_crash_loaded, kexec_crash_size)"
+    else
+        head -n 40 "$OUT_DIR/fuzz.diff"
+        record FAIL "fuzz: stock and rust replays differ (see $OUT_DIR/fuzz.diff)"
+    fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -46,9 +46,10 @@ install -m 0755 "$REPO/tools/initramfs/init" "$root/init"
 # symbol tables (the capture kernel unpacks the initramfs into its small memory).
 guest_target=x86_64-unknown-linux-gnu
 (cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static -C strip=symbols" \
-    cargo build --quiet --release --target "$guest_target" -p kexec-errno -p kexec-bench -p vmcore-pattern) ||
+    cargo build --quiet --release --target "$guest_target" -p kexec-errno -p kexec-bench -p vmcore-pattern \
+        -p kexec-fuzz) ||
     die "building the guest test programs failed"
-for prog in kexec-errno kexec-bench vmcore-pattern; do
+for prog in kexec-errno kexec-bench vmcore-pattern kexec-fuzz; do
     install -m 0755 "$CARGO_TARGET/$guest_target/release/$prog" "$root/bin/$prog"
 done
 make_cpio "$root" "$OUT_DIR/inner.cpio.gz"

@@ -109,6 +109,11 @@ if [ "$scenario" = stub-exception ]; then
     # earlyprintk= names the UART the reporter prints on.
     append="$append earlyprintk=ttyS0"
 fi
+# The debug kernel runs on 4-level paging throughout: with LA57, KASAN decides
+# whether an address has shadow from the CPU's LA57 feature bit, which
+# identify_cpu() clears for a moment during boot, and an interrupt that comes in
+# then (as one can in a kexec'd kernel) is reported as a wild access.
+[ "$flavour" != debug ] || append="$append no5lvl krkeep=no5lvl"
 # kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
 # every other scenario runs on 5-level paging).
 [ "$scenario" = kexec-l4 ] && append="$append no5lvl"
@@ -297,7 +302,11 @@ if [ "$scenario" = leak ]; then
     while read -r _ way _ cycles secs _ avail slab unrec; do
         a=${avail#*=} s=${slab#*=} u=${unrec#*=}
         [ "$a" -le "$slack_kb" ] || verdict FAIL "$way: MemAvailable ${a} KiB lower after ${cycles#*=} cycles (slack $slack_kb)"
-        [ "$u" -le "$slab_kb" ] || verdict FAIL "$way: unreclaimable slab ${u} KiB higher after ${cycles#*=} cycles (slack $slab_kb)"
+        # The debug kernel's KASAN keeps freed objects in a quarantine of up
+        # to 1/32 of memory, counted as slab: its slab figures are shown, not
+        # judged (there, the scenario is for the sanitizers).
+        [ "$u" -le "$slab_kb" ] || [ "$flavour" = debug ] ||
+            verdict FAIL "$way: unreclaimable slab ${u} KiB higher after ${cycles#*=} cycles (slack $slab_kb)"
         summary="$summary $way ${cycles#*=}x ${secs#*=}s drift ${a}/${s}/${u} KiB;"
     done < <(grep ' done ' "$dir/leak.txt")
     verdict PASS "MemAvailable/slab/unreclaimable drift:$summary"

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel files for kexec_file_load: mutated copies of the real bzImage and
+//! synthetic files with a setup header planted in random bytes. A mutation is
+//! a small value (a few offsets and bytes) so that a call can print it and a
+//! replay can rebuild the same file; offsets count from the start of the file
+//! or from its end, never from anything that differs between two kernels'
+//! images.
+//!
+//! Pure logic: host tests cover it.
+
+use crate::rng::Rng;
+use std::fmt;
+
+/// The setup header fields that bzImage64_probe and bzImage64_load read
+/// (Documentation/arch/x86/boot.rst): offset and width in bytes.
+pub const HEADER_FIELDS: &[(u32, u32)] = &[
+    (0x1f1, 1), // setup_sects
+    (0x1fe, 2), // boot_flag
+    (0x201, 1), // the jump's second byte: where the header ends
+    (0x202, 4), // "HdrS"
+    (0x206, 2), // version
+    (0x211, 1), // loadflags
+    (0x214, 4), // code32_start
+    (0x218, 4), // ramdisk_image
+    (0x21c, 4), // ramdisk_size
+    (0x230, 4), // kernel_alignment
+    (0x234, 1), // relocatable_kernel
+    (0x235, 1), // min_alignment
+    (0x236, 2), // xloadflags
+    (0x238, 4), // cmdline_size
+    (0x248, 4), // payload_offset
+    (0x24c, 4), // payload_length
+    (0x258, 8), // pref_address
+    (0x260, 4), // init_size
+    (0x264, 4), // handover_offset
+    (0x268, 4), // kernel_info_offset
+];
+
+/// A length: from the start of the file or back from its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Len {
+    Abs(u32),
+    FromEnd(u32),
+}
+
+impl Len {
+    pub fn resolve(self, total: usize) -> usize {
+        match self {
+            Len::Abs(n) => (n as usize).min(total),
+            Len::FromEnd(n) => total.saturating_sub(n as usize),
+        }
+    }
+}
+
+/// One change to a copy of the bzImage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mutation {
+    /// Little-endian `value` in `width` bytes at `off`.
+    Set {
+        off: u32,
+        width: u32,
+        value: u64,
+    },
+    /// XOR of one byte.
+    Flip {
+        off: u32,
+        mask: u8,
+    },
+    Truncate(Len),
+}
+
+impl fmt::Display for Mutation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mutation::Set { off, width, value } => write!(f, "{off:#x}:{width}={value:#x}"),
+            Mutation::Flip { off, mask } => write!(f, "{off:#x}^{mask:#x}"),
+            Mutation::Truncate(Len::Abs(n)) => write!(f, "trunc={n:#x}"),
+            Mutation::Truncate(Len::FromEnd(n)) => write!(f, "trunc=end-{n:#x}"),
+        }
+    }
+}
+
+/// A value that tends to matter for a field `width` bytes wide.
+fn interesting(rng: &mut Rng, width: u32) -> u64 {
+    let bits = width * 8;
+    let max = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let v = match rng.below(10) {
+        0 => 0,
+        1 => 1,
+        2 => max,
+        3 => max >> 1,
+        4 => (max >> 1) + 1,
+        5 => 1u64 << rng.below(bits as u64),
+        6 => rng.below(16),
+        7 => 0x1000 * rng.below(0x1000),
+        _ => rng.next_u64(),
+    };
+    v & max
+}
+
+/// One random mutation, mostly in the setup header.
+pub fn mutation(rng: &mut Rng) -> Mutation {
+    match rng.weighted(&[40, 20, 12, 28]) {
+        0 => {
+            let &(off, width) = rng.pick(HEADER_FIELDS);
+            Mutation::Set { off, width, value: interesting(rng, width) }
+        }
+        1 => Mutation::Flip { off: rng.range(0x1f1, 0x27f) as u32, mask: 1 << rng.below(8) },
+        2 => Mutation::Flip { off: rng.below(64 << 10) as u32, mask: rng.range(1, 255) as u8 },
+        _ => Mutation::Truncate(match rng.below(4) {
+            0 => Len::Abs(*rng.pick(&[0u32, 1, 511, 512, 1023, 1024, 0x1f1, 0x202, 0x207, 0x237, 0x26c, 0x300])),
+            1 => Len::Abs(rng.range(1024, 64 << 10) as u32),
+            2 => Len::FromEnd(rng.range(1, 4096) as u32),
+            _ => Len::FromEnd(rng.range(4096, 2 << 20) as u32),
+        }),
+    }
+}
+
+/// One to three mutations.
+pub fn mutations(rng: &mut Rng) -> Vec<Mutation> {
+    let n = rng.range(1, 3);
+    (0..n).map(|_| mutation(rng)).collect()
+}
+
+/// The bzImage with `muts` applied, in order; writes past the end are dropped.
+pub fn apply(image: &[u8], muts: &[Mutation]) -> Vec<u8> {
+    let mut out = image.to_vec();
+    for m in muts {
+        match *m {
+            Mutation::Set { off, width, value } => {
+                for i in 0..width as usize {
+                    if let Some(b) = out.get_mut(off as usize + i) {
+                        *b = (value >> (8 * i)) as u8;
+                    }
+                }
+            }
+            Mutation::Flip { off, mask } => {
+                if let Some(b) = out.get_mut(off as usize) {
+                    *b ^= mask;
+                }
+            }
+            Mutation::Truncate(len) => {
+                let n = len.resolve(out.len());
+                out.truncate(n);
+            }
+        }
+    }
+    out
+}
+
+/// A file of `len` random bytes from `seed`; with `header`, a setup header that
+/// passes bzImage64_probe is planted and the fields bzImage64_load reads are
+/// random or interesting.
+pub fn synthetic(seed: u64, len: usize, header: bool) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let mut out = vec![0u8; len];
+    rng.fill(&mut out);
+    if header {
+        let mut put = |off: usize, width: usize, v: u64| {
+            for i in 0..width {
+                if let Some(b) = out.get_mut(off + i) {
+                    *b = (v >> (8 * i)) as u8;
+                }
+            }
+        };
+        put(0x1fe, 2, 0xaa55);
+        put(0x202, 4, u32::from_le_bytes(*b"HdrS") as u64);
+        put(0x206, 2, 0x020f);
+        put(0x211, 1, 0x01); // LOADED_HIGH
+        put(0x236, 2, 0x03); // XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G
+        let setup_sects = *rng.pick(&[0u64, 1, 4, 15, 30, 63, 255]);
+        put(0x1f1, 1, setup_sects);
+        put(0x201, 1, rng.below(256));
+        let cmdline_size = *rng.pick(&[0u64, 255, 2047, 2048, 4095, 0xffff_ffff]);
+        put(0x238, 4, cmdline_size);
+        let init_size = *rng.pick(&[0u64, 0x1000, 0x10_0000, 0x100_0000, 0x7fff_ffff, 0xffff_ffff]);
+        put(0x260, 4, init_size);
+        let align = *rng.pick(&[0u64, 1, 0x1000, 0x20_0000, 0x1234, 0x8000_0000]);
+        put(0x230, 4, align);
+        let pref = *rng.pick(&[0u64, 0x100_0000, 0x1_0000_0000, u64::MAX - 0xfff]);
+        put(0x258, 8, pref);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image() -> Vec<u8> {
+        let mut img = synthetic(1, 128 << 10, true);
+        img[0x1f1] = 4;
+        img
+    }
+
+    #[test]
+    fn mutations_repeat_per_seed() {
+        let a: Vec<Vec<Mutation>> = {
+            let mut r = Rng::new(9);
+            (0..100).map(|_| mutations(&mut r)).collect()
+        };
+        let mut r = Rng::new(9);
+        for m in &a {
+            assert_eq!(&mutations(&mut r), m);
+        }
+        let img = image();
+        for m in &a {
+            assert_eq!(apply(&img, m), apply(&img, m));
+        }
+    }
+
+    #[test]
+    fn apply_sets_flips_and_truncates() {
+        let img = image();
+        let out = apply(&img, &[Mutation::Set { off: 0x206, width: 2, value: 0x0100 }]);
+        assert_eq!(&out[0x206..0x208], &[0x00, 0x01]);
+        assert_eq!(out.len(), img.len());
+        let out = apply(&img, &[Mutation::Flip { off: 0x211, mask: 1 }]);
+        assert_eq!(out[0x211], img[0x211] ^ 1);
+        assert_eq!(apply(&img, &[Mutation::Truncate(Len::Abs(0x202))]).len(), 0x202);
+        assert_eq!(apply(&img, &[Mutation::Truncate(Len::FromEnd(10))]).len(), img.len() - 10);
+        assert_eq!(apply(&img, &[Mutation::Truncate(Len::FromEnd(u32::MAX))]).len(), 0);
+        // Past the end after a truncation: nothing happens.
+        let out = apply(&img, &[Mutation::Truncate(Len::Abs(16)), Mutation::Set { off: 0x1f1, width: 1, value: 9 }]);
+        assert_eq!(out, img[..16].to_vec());
+    }
+
+    #[test]
+    fn synthetic_headers_pass_the_probe_fields() {
+        let f = synthetic(5, 8192, true);
+        assert_eq!(&f[0x202..0x206], b"HdrS");
+        assert_eq!(u16::from_le_bytes([f[0x1fe], f[0x1ff]]), 0xaa55);
+        assert!(u16::from_le_bytes([f[0x206], f[0x207]]) >= 0x020c);
+        assert_eq!(synthetic(5, 8192, true), f);
+        assert_ne!(synthetic(6, 8192, true), f);
+        // Short files keep their length.
+        assert_eq!(synthetic(5, 100, true).len(), 100);
+    }
+
+    #[test]
+    fn display_is_short_and_stable() {
+        let mut a = Rng::new(2);
+        let mut b = Rng::new(2);
+        for _ in 0..200 {
+            let s = mutation(&mut a).to_string();
+            assert!(!s.is_empty() && s.len() < 40);
+            assert_eq!(s, mutation(&mut b).to_string());
+        }
+    }
+}
