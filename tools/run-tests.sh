@@ -215,7 +215,6 @@ if ran errno && ! missing errno "$OUT_DIR/stock/errno/errno.txt" "$OUT_DIR/rust/
     fi
 fi
 
-log "tier $tier: $((passed + failed)) checks in $(( $(date +%s) - tier_start )) s"
 # The fuzzer's replay of a fixed seed: the same answer and state after every call.
 if ran fuzz && ! missing fuzz "$OUT_DIR/stock/fuzz/fuzz.txt" "$OUT_DIR/rust/fuzz/fuzz.txt"; then
     if diff -u "$OUT_DIR/stock/fuzz/fuzz.txt" "$OUT_DIR/rust/fuzz/fuzz.txt" >"$OUT_DIR/fuzz.diff"; then
@@ -226,5 +225,6 @@ if ran fuzz && ! missing fuzz "$OUT_DIR/stock/fuzz/fuzz.txt" "$OUT_DIR/rust/fuzz
     fi
 fi
 
+log "tier $tier: $((passed + failed)) checks in $(( $(date +%s) - tier_start )) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

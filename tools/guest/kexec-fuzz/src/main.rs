@@ -540,6 +540,7 @@ fn concurrent(seed: u64, calls: u64, threads: usize, sh: Arc<Shared>, t0: Instan
                 let mut ring = VecDeque::new();
                 let mut last = Some(initial);
                 let mut kmsg = sys::Kmsg::open();
+                let mut backoff = 1;
                 let final_from = mine - mine / 100;
                 for i in 0..mine {
                     let final_phase = i >= final_from;
@@ -592,9 +593,12 @@ fn concurrent(seed: u64, calls: u64, threads: usize, sh: Arc<Shared>, t0: Instan
                     }
                     if a.errno == libc::EBUSY {
                         // Another thread holds the kexec lock, perhaps for a
-                        // file load's half second: wait a little rather than
-                        // spend the calls on more EBUSY.
-                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        // file load's half second: back off (1, 2, 4 ... 64
+                        // ms) rather than spend the calls on more EBUSY.
+                        std::thread::sleep(std::time::Duration::from_millis(backoff));
+                        backoff = (backoff * 2).min(64);
+                    } else {
+                        backoff = 1;
                     }
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                     if n % 10_000 == 0 {
