@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `kexec-fuzz race ROUNDS`: a focused reproducer for the oops the four-thread
+//! run found (`kexec-fuzz run 9 20000 4`, after a `run 8 20000 1`, on the rust
+//! kernel): a crash kexec_load faulted writing the relocate stub into its
+//! control page at the start of the crash reservation, which was read-only.
+//!
+//! The suspected window: kexec_file_load(KEXEC_FILE_UNLOAD |
+//! KEXEC_FILE_ON_CRASH) takes the crash image out of its slot under the kexec
+//! lock but frees it after kexec_unlock() (kernel/kexec_file.c), and only that
+//! free runs machine_kexec_cleanup(), which makes the image's control page
+//! writable again (machine_kexec_prepare() made it read-only and executable).
+//! A crash kexec_load that takes the lock in between is given the same page
+//! (the first free one of the reservation) and copies the stub into it.
+//!
+//! Thread A loads a crash image (one page, 1 MiB into the reservation, so its
+//! control page is the reservation's first page) and unloads it with
+//! kexec_file_load, ROUNDS times, retrying each call while it gets EBUSY;
+//! thread B loads crash images (one page, 2 MiB in) as fast as the lock lets
+//! it. The kernel log is watched after every
+//! round; the first complaint ends the run with exit status 1.
+
+use crate::gen::{KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD, KEXEC_ON_CRASH};
+use crate::model::PAGE;
+use crate::sys::{self, KSeg};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+fn crash_load(data: u64, at: u64) -> crate::model::Answer {
+    let seg = [KSeg { buf: data, bufsz: PAGE, mem: at, memsz: PAGE }];
+    sys::kexec_load(at, 1, seg.as_ptr() as u64, KEXEC_ON_CRASH)
+}
+
+pub fn race(rounds: u64) -> i32 {
+    let Some((cs, _)) = sys::crash_window() else {
+        println!("kexec-fuzz race: no crash reservation");
+        return 2;
+    };
+    let data = sys::map(PAGE);
+    let mut kmsg = sys::Kmsg::open();
+    let done = Arc::new(AtomicBool::new(false));
+    let stop = done.clone();
+    let b = std::thread::spawn(move || {
+        let mut loads = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            if crash_load(data, cs + (2 << 20)).ok() {
+                loads += 1;
+            }
+        }
+        loads
+    });
+    let mut status = 0;
+    let (mut a_loads, mut unloads) = (0u64, 0u64);
+    // Thread A's calls are retried while B holds the lock.
+    let until_not_busy = |f: &dyn Fn() -> crate::model::Answer| loop {
+        let a = f();
+        if a.errno != libc::EBUSY {
+            return a;
+        }
+    };
+    for r in 0..rounds {
+        if until_not_busy(&|| crash_load(data, cs + (1 << 20))).ok() {
+            a_loads += 1;
+        }
+        if until_not_busy(&|| sys::kexec_file_load(-1, -1, 0, 0, KEXEC_FILE_UNLOAD | KEXEC_FILE_ON_CRASH)).ok() {
+            unloads += 1;
+        }
+        let lines = kmsg.as_mut().map(|k| k.drain()).unwrap_or_default();
+        if let Some(pos) = lines.iter().position(|l| sys::is_complaint(l)) {
+            println!("kexec-fuzz race: the kernel complained in round {r}:");
+            for l in lines[pos.saturating_sub(2)..].iter().take(30) {
+                println!("  {l}");
+            }
+            status = 1;
+            break;
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    if status != 0 {
+        // Thread B may be gone with the oops, holding the kexec lock.
+        return status;
+    }
+    let b_loads = b.join().unwrap_or(0);
+    println!(
+        "kexec-fuzz race: {rounds} rounds without a complaint ({a_loads} loads and {unloads} file unloads by A, {b_loads} loads by B)"
+    );
+    let _ = sys::kexec_load(0, 0, 0, KEXEC_ON_CRASH);
+    status
+}
