@@ -55,37 +55,58 @@ unpack() {
     rm -rf "$tmp"
 }
 
-# The patch set is the concatenation of scripts/patches/*.patch in order; the copy
-# applied last is kept in the tree so that it can be reversed when ours changes.
+# The hook patches are scripts/patches/*.patch, applied in order. Copies of the
+# ones applied are kept in the tree ($SRC_DIR/.kexec_rust_hooks.d) so that when
+# ours change, only those from the first changed one on are taken back (in
+# reverse order: later patches may touch the hunks of earlier ones) and applied
+# again; unchanged files keep their times and the build stays incremental. A
+# tree that cannot be brought back cleanly is unpacked anew.
 apply_hooks() {
-    local applied=$SRC_DIR/.kexec_rust_hooks.patch want
-    want=$(mktemp)
-    cat "$REPO"/scripts/patches/*.patch >"$want"
-    if [ -f "$applied" ] && cmp -s "$applied" "$want"; then
-        rm -f "$want"
-        return
+    local dir=$SRC_DIR/.kexec_rust_hooks.d legacy=$SRC_DIR/.kexec_rust_hooks.patch
+    local want=() have=() p q keep=0
+    for p in "$REPO"/scripts/patches/*.patch; do want+=("$p"); done
+    if [ -f "$legacy" ]; then
+        # The older layout kept one concatenated copy, which cannot be reversed
+        # when two patches touch one file: split it back if it is exactly the
+        # start of the current set, else start from a fresh tree.
+        local n=${#want[@]}
+        while [ $n -gt 0 ] && ! cmp -s "$legacy" <(cat "${want[@]:0:n}"); do n=$((n - 1)); done
+        if [ $n -gt 0 ]; then
+            mkdir -p "$dir" && cp "${want[@]:0:n}" "$dir"/ && rm -f "$legacy"
+        else
+            log "hook patches changed since an old-layout apply: unpacking the source anew"
+            unpack "$deb"
+            ln -sfn "$REPO" "$SRC_DIR/kexec_rust"
+        fi
     fi
-    if [ -f "$applied" ]; then
-        log "hook patches changed: reversing the old set"
-        patch -d "$SRC_DIR" -p1 -R -s --dry-run <"$applied" >/dev/null ||
-            die "the previously applied hook patches no longer reverse cleanly; rm -rf $SRC_DIR and rerun"
-        patch -d "$SRC_DIR" -p1 -R -s <"$applied"
-        rm -f "$applied"
-    fi
-    local p q done_list=()
-    for p in "$REPO"/scripts/patches/*.patch; do
+    mkdir -p "$dir"
+    for p in "$dir"/*.patch; do [ -f "$p" ] && have+=("$p"); done
+    while [ $keep -lt ${#want[@]} ] && [ $keep -lt ${#have[@]} ] &&
+        [ "$(basename "${want[keep]}")" = "$(basename "${have[keep]}")" ] &&
+        cmp -s "${want[keep]}" "${have[keep]}"; do
+        keep=$((keep + 1))
+    done
+    for ((q = ${#have[@]} - 1; q >= keep; q--)); do
+        log "hook patches changed: taking back $(basename "${have[q]}")"
+        if ! patch -d "$SRC_DIR" -p1 -R -s <"${have[q]}" >/dev/null; then
+            log "$(basename "${have[q]}") does not reverse cleanly: unpacking the source anew"
+            unpack "$deb"
+            ln -sfn "$REPO" "$SRC_DIR/kexec_rust"
+            mkdir -p "$dir"
+            keep=0
+            break
+        fi
+        rm -f "${have[q]}"
+    done
+    for ((q = keep; q < ${#want[@]}; q++)); do
+        p=${want[q]}
         if ! patch -d "$SRC_DIR" -p1 -N -s --dry-run <"$p" >/dev/null; then
-            # Leave the tree as it was: take back the ones applied above.
-            for ((q = ${#done_list[@]} - 1; q >= 0; q--)); do
-                patch -d "$SRC_DIR" -p1 -R -s <"${done_list[q]}"
-            done
-            die "hook patch $(basename "$p") does not apply to $KERNEL_PKG"
+            die "hook patch $(basename "$p") does not apply to $KERNEL_PKG; rm -rf $SRC_DIR and rerun"
         fi
         patch -d "$SRC_DIR" -p1 -N -s <"$p"
-        done_list+=("$p")
+        cp "$p" "$dir"/
         log "applied $(basename "$p")"
     done
-    mv "$want" "$applied"
 }
 
 deb=$(fetch_deb)

@@ -13,7 +13,7 @@
 #
 # Default scenarios: boot kexec kexec-file kexec-efi kexec-l4 unload kexec-big kdump
 # kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno
-# stub-exception vmcore-pattern vmcore-bad crash-types leak fuzz.
+# stub-exception vmcore-pattern vmcore-bad crash-types leak fuzz race.
 #
 # vmcore-bad is one crash per hand-made elfcorehdr (vmcore-pattern badcases
 # lists them), crash-types one crash per way of dying ($CRASH_TYPES), on each kernel.
@@ -37,7 +37,7 @@ scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
     scenarios=(boot kexec kexec-file kexec-efi kexec-l4 unload kexec-big kdump kdump-file
                crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno stub-exception
-               vmcore-pattern vmcore-bad crash-types leak fuzz)
+               vmcore-pattern vmcore-bad crash-types leak fuzz race)
 # The debug kernel runs some of the one-crash-per-case scenarios' cases: each
 # of its captures takes minutes (KASAN and DEBUG_PAGEALLOC under TCG).
 DEBUG_BAD_CASES="good load-ownram note-huge phnum-huge magic"

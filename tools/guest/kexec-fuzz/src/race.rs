@@ -51,18 +51,25 @@ pub fn race(rounds: u64) -> i32 {
     });
     let mut status = 0;
     let (mut a_loads, mut unloads) = (0u64, 0u64);
-    // Thread A's calls are retried while B holds the lock.
-    let until_not_busy = |f: &dyn Fn() -> crate::model::Answer| loop {
-        let a = f();
-        if a.errno != libc::EBUSY {
-            return a;
+    // Thread A's calls are retried while B holds the lock, for at most
+    // BUSY_LIMIT: a thread that oopses inside a load never releases it.
+    const BUSY_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+    let until_not_busy = |f: &dyn Fn() -> crate::model::Answer| {
+        let since = std::time::Instant::now();
+        loop {
+            let a = f();
+            if a.errno != libc::EBUSY || since.elapsed() > BUSY_LIMIT {
+                return a;
+            }
         }
     };
     for r in 0..rounds {
-        if until_not_busy(&|| crash_load(data, cs + (1 << 20))).ok() {
+        let load = until_not_busy(&|| crash_load(data, cs + (1 << 20)));
+        if load.ok() {
             a_loads += 1;
         }
-        if until_not_busy(&|| sys::kexec_file_load(-1, -1, 0, 0, KEXEC_FILE_UNLOAD | KEXEC_FILE_ON_CRASH)).ok() {
+        let unload = until_not_busy(&|| sys::kexec_file_load(-1, -1, 0, 0, KEXEC_FILE_UNLOAD | KEXEC_FILE_ON_CRASH));
+        if unload.ok() {
             unloads += 1;
         }
         let lines = kmsg.as_mut().map(|k| k.drain()).unwrap_or_default();
@@ -71,6 +78,11 @@ pub fn race(rounds: u64) -> i32 {
             for l in lines[pos.saturating_sub(2)..].iter().take(30) {
                 println!("  {l}");
             }
+            status = 1;
+            break;
+        }
+        if load.errno == libc::EBUSY || unload.errno == libc::EBUSY {
+            println!("kexec-fuzz race: the kexec lock was held for over {}s in round {r}", BUSY_LIMIT.as_secs());
             status = 1;
             break;
         }
