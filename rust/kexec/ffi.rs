@@ -279,17 +279,34 @@ pub(crate) unsafe extern "C" fn sysctl_limit(
     // SAFETY: the sysctl core passes one of our entries.
     let table = unsafe { &*table };
     let limit = state::limit_of(table.data as usize);
-    let mut val: c_int = if write != 0 {
-        0
-    } else {
-        limit.load(ordering::Relaxed)
+    // `proc_dointvec` over a local int starting at `val`.
+    let dointvec = |mut val: c_int, lenp: *mut usize, ppos: *mut bindings::loff_t| {
+        let tmp = state::int_entry_over(&mut val, table.mode as u16);
+        // SAFETY: `tmp` is an int entry over the local `val`, which outlives
+        // the call; the buffer arguments are the sysctl core's, passed through.
+        let ret = unsafe { bindings::proc_dointvec(&tmp, write, buffer, lenp, ppos) };
+        (ret, val)
     };
-    let tmp = state::int_entry_over(&mut val, table.mode as u16);
-    // SAFETY: `tmp` is an int entry over the local `val`, which outlives the
-    // call; the buffer arguments are the sysctl core's, passed through.
-    let ret = unsafe { bindings::proc_dointvec(&tmp, write, buffer, lenp, ppos) };
-    if ret != 0 || write == 0 {
+    if write == 0 {
+        return dointvec(limit.load(ordering::Relaxed), lenp, ppos).0;
+    }
+    // A write past the start of the file is ignored by proc_dointvec (with the
+    // default kernel.sysctl_writes_strict=1): it parses nothing and succeeds.
+    // Stock then stores its never-written local (0 with INIT_STACK_ALL_ZERO),
+    // which forbids every later load; here the limit stays as it is. Nothing
+    // parsed is told from a written i32::MIN by parsing the same kernel copy
+    // of the text again from another start value.
+    // SAFETY: the sysctl core passes valid pointers for the call.
+    let (len0, pos0) = unsafe { (*lenp, *ppos) };
+    let (ret, val) = dointvec(c_int::MIN, lenp, ppos);
+    if ret != 0 {
         return ret;
+    }
+    if val == c_int::MIN && pos0 != 0 {
+        let (mut len, mut pos) = (len0, pos0);
+        if dointvec(0, &mut len, &mut pos) == (0, 0) {
+            return 0;
+        }
     }
     match state::set_limit(limit, val) {
         Ok(()) => 0,
