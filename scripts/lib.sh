@@ -13,7 +13,7 @@ KERNEL_MIRROR=${KERNEL_MIRROR:-http://deb.debian.org/debian}
 
 SRC_DIR=$CACHE/src/$KERNEL_PKG          # the unpacked upstream tree (hooks applied)
 BUILD_DIR=$CACHE/build                  # O= directories, one per flavour
-OUT_DIR=$CACHE/out                      # initramfs images, disks, serial logs
+OUT_DIR=${KR_OUT_DIR:-$CACHE/out}       # initramfs images, disks, serial logs (KR_OUT_DIR: another, for runs side by side)
 TOOLS_DIR=$CACHE/tools                  # bindgen and other cargo-installed tools
 # Host and guest Rust builds, one directory per clone: cargo's fingerprints of
 # workspace members do not include the workspace's path, so a target directory
