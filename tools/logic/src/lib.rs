@@ -32,6 +32,9 @@ pub mod vmcoreinfo;
 #[path = "../../../rust/purgatory.rs"]
 pub mod purgatory;
 
+#[path = "../../../rust/bzimage.rs"]
+pub mod bzimage;
+
 /// A [`crashkernel::parse`] result in the format tools/crashkernel/oracle.sh's
 /// build of the stock parser prints: `ret=-N`, or `ret=0` and every field.
 pub struct ResultLine(pub Result<crashkernel::Request, crashkernel::Error>);
