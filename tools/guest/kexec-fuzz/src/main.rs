@@ -23,11 +23,10 @@
 //! each call is checked only for what holds under concurrency, and the full
 //! check comes after they are joined. kexec_crash_size only ever shrinks in the
 //! last 1% of each thread's calls. At the end both images are unloaded and
-//! MemAvailable (after dropping caches and shrinking every slab cache, which
-//! on a KASAN kernel also empties its quarantine, plus what shrinking the
-//! reservation gave back) is compared with the start: more than 32 MiB less
-//! fails. Then one
-//! summary line. `--disable-last` writes kexec_load_disabled=1 as the very last
+//! MemAvailable plus the per-CPU free lists (after dropping caches and
+//! shrinking every slab cache, which on a KASAN kernel also empties its
+//! quarantine), plus what shrinking the reservation gave back, is compared
+//! with the start: more than 32 MiB less fails. Then one summary line. `--disable-last` writes kexec_load_disabled=1 as the very last
 //! call and checks that loads are refused from then on.
 //!
 //! `replay`: one thread, deterministic, no shrinks and no limit changes; one
