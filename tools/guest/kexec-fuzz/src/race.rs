@@ -23,7 +23,7 @@
 use crate::gen::{KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD, KEXEC_ON_CRASH};
 use crate::model::PAGE;
 use crate::sys::{self, KSeg};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 fn crash_load(data: u64, at: u64) -> crate::model::Answer {
@@ -40,25 +40,34 @@ pub fn race(rounds: u64) -> i32 {
     let mut kmsg = sys::Kmsg::open();
     let done = Arc::new(AtomicBool::new(false));
     let stop = done.clone();
+    let b_loads = Arc::new(AtomicU64::new(0));
+    let b_count = b_loads.clone();
     let b = std::thread::spawn(move || {
-        let mut loads = 0u64;
         while !stop.load(Ordering::Relaxed) {
             if crash_load(data, cs + (2 << 20)).ok() {
-                loads += 1;
+                b_count.fetch_add(1, Ordering::Relaxed);
             }
         }
-        loads
     });
     let mut status = 0;
     let (mut a_loads, mut unloads) = (0u64, 0u64);
-    // Thread A's calls are retried while B holds the lock, for at most
-    // BUSY_LIMIT: a thread that oopses inside a load never releases it.
+    // Thread A's calls are retried while B holds the lock. The lock is taken
+    // with a trylock, which is not fair: on a slow machine B may win it over
+    // and over for a long time. A gives up only when B has not loaded either
+    // for BUSY_LIMIT: a thread that oopses inside a load never releases it.
     const BUSY_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
     let until_not_busy = |f: &dyn Fn() -> crate::model::Answer| {
-        let since = std::time::Instant::now();
+        let mut progress = std::time::Instant::now();
+        let mut seen = b_loads.load(Ordering::Relaxed);
         loop {
             let a = f();
-            if a.errno != libc::EBUSY || since.elapsed() > BUSY_LIMIT {
+            if a.errno != libc::EBUSY {
+                return a;
+            }
+            let now = b_loads.load(Ordering::Relaxed);
+            if now != seen {
+                (seen, progress) = (now, std::time::Instant::now());
+            } else if progress.elapsed() > BUSY_LIMIT {
                 return a;
             }
         }
@@ -82,7 +91,10 @@ pub fn race(rounds: u64) -> i32 {
             break;
         }
         if load.errno == libc::EBUSY || unload.errno == libc::EBUSY {
-            println!("kexec-fuzz race: the kexec lock was held for over {}s in round {r}", BUSY_LIMIT.as_secs());
+            println!(
+                "kexec-fuzz race: the kexec lock was held for over {}s with no load by either thread in round {r}",
+                BUSY_LIMIT.as_secs()
+            );
             status = 1;
             break;
         }
@@ -92,7 +104,8 @@ pub fn race(rounds: u64) -> i32 {
         // Thread B may be gone with the oops, holding the kexec lock.
         return status;
     }
-    let b_loads = b.join().unwrap_or(0);
+    let _ = b.join();
+    let b_loads = b_loads.load(Ordering::Relaxed);
     println!(
         "kexec-fuzz race: {rounds} rounds without a complaint ({a_loads} loads and {unloads} file unloads by A, {b_loads} loads by B)"
     );
