@@ -43,6 +43,9 @@ use std::io::{Error, Read};
 use std::os::unix::io::AsRawFd;
 use std::time::Instant;
 
+#[path = "../../common/memory.rs"]
+mod memory;
+
 const MIB: usize = 1 << 20;
 const KERNEL_DEST: u64 = 16 << 20;
 const INITRD_DEST: u64 = 256 << 20;
@@ -231,17 +234,8 @@ struct Mem {
 /// MemAvailable does not.
 fn meminfo() -> Result<Mem, String> {
     let _ = std::fs::write("/proc/sys/vm/drop_caches", "3");
-    if let Ok(dir) = std::fs::read_dir("/sys/kernel/slab") {
-        for entry in dir.flatten() {
-            let _ = std::fs::write(entry.path().join("shrink"), "1");
-        }
-    }
-    let zoneinfo = std::fs::read_to_string("/proc/zoneinfo").map_err(|e| format!("/proc/zoneinfo: {e}"))?;
-    let per_cpu_kb: i64 = zoneinfo
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("count:")?.trim().parse::<i64>().ok())
-        .sum::<i64>()
-        * 4;
+    memory::shrink_slabs();
+    let per_cpu_kb = memory::per_cpu_free_kb() as i64;
     let text = std::fs::read_to_string("/proc/meminfo").map_err(|e| format!("/proc/meminfo: {e}"))?;
     let field = |name: &str| -> Result<i64, String> {
         text.lines()

@@ -55,6 +55,8 @@
 //! 32 MiB.
 
 mod gen;
+#[path = "../../common/memory.rs"]
+mod memory;
 mod model;
 mod mutate;
 mod race;

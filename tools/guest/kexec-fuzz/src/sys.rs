@@ -115,31 +115,6 @@ pub fn crash_window() -> Option<(u64, u64)> {
     Some((u64::from_str_radix(s, 16).ok()?, u64::from_str_radix(e, 16).ok()?))
 }
 
-/// Shrinks every slab cache (`/sys/kernel/slab/*/shrink`): empty slabs go
-/// back to the page allocator, and on a KASAN kernel the objects held in its
-/// quarantine (freed, but kept from reuse for a while, up to 1/32 of memory)
-/// are freed first. Without it, a debug kernel's quarantine filling up over a
-/// long run reads as tens of MiB of MemAvailable lost.
-pub fn shrink_slabs() {
-    let Ok(dir) = fs::read_dir("/sys/kernel/slab") else { return };
-    for entry in dir.flatten() {
-        let _ = fs::write(entry.path().join("shrink"), "1");
-    }
-}
-
-/// Free pages held in the per-CPU lists (`count:` of every pageset in
-/// /proc/zoneinfo), in KiB. They are free but not in MemFree: after the crash
-/// reservation is given back, up to about 10 MiB of it can sit there.
-fn per_cpu_free_kb() -> u64 {
-    let text = fs::read_to_string("/proc/zoneinfo").unwrap_or_default();
-    let pages: u64 = text
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("count:"))
-        .filter_map(|v| v.trim().parse::<u64>().ok())
-        .sum();
-    pages * 4
-}
-
 /// MemAvailable plus the per-CPU free lists, in KiB, after dropping the page
 /// cache and slab caches: the highest of `n` readings 200 ms apart (memory
 /// freed through RCU comes back with a delay).
@@ -152,7 +127,7 @@ pub fn mem_available_kb(n: u32) -> u64 {
         // SAFETY: sync(2) takes no arguments.
         unsafe { libc::sync() };
         let _ = fs::write("/proc/sys/vm/drop_caches", "3");
-        shrink_slabs();
+        crate::memory::shrink_slabs();
         let text = fs::read_to_string("/proc/meminfo").unwrap_or_default();
         let kb: u64 = text
             .lines()
@@ -160,7 +135,7 @@ pub fn mem_available_kb(n: u32) -> u64 {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        best = best.max(kb + per_cpu_free_kb());
+        best = best.max(kb + crate::memory::per_cpu_free_kb());
     }
     best
 }
