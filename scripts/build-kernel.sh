@@ -25,6 +25,9 @@ esac
 
 O=$BUILD_DIR/$flavour
 mkdir -p "$O"
+# One kernel build at a time on this machine (2 cores): a second caller waits.
+exec 9>"$BUILD_DIR/.build.lock"
+flock 9
 frag=$O/kexec_rust.fragment
 { cat "$REPO/scripts/config/kexec.config"; echo "$switch"; cat "$extra"; } >"$frag"
 
