@@ -180,6 +180,61 @@ KR_HELPER(unsigned long, efi_config_table_size, (void),
 #endif /* CONFIG_EFI */
 #endif /* CONFIG_KEXEC_RUST_RELOCATE */
 
+#ifdef CONFIG_KEXEC_RUST_FILE
+#include <asm/crash.h>
+#include <asm/e820/api.h>
+#include <asm/setup.h>
+#include <linux/efi.h>
+#include <linux/ima.h>
+#include <linux/pgtable.h>
+#include <linux/security.h>
+#include <linux/sysfb.h>
+
+/* kexec_file_load (rust/file/, arch/x86/bzimage64.rs): what the loader reads. */
+KR_HELPER(const void *, boot_params, (void), &boot_params)
+KR_HELPER(const void *, e820_table_kexec, (void), e820_table_kexec)
+KR_HELPER(const void *, screen_info, (void), &sysfb_primary_display.screen)
+KR_HELPER(bool, pgtable_l5_enabled, (void), pgtable_l5_enabled())
+KR_HELPER(int, crash_load_segments, (struct kimage *image), crash_load_segments(image))
+KR_HELPER(int, crash_setup_memmap_entries, (struct kimage *image, void *params),
+	  crash_setup_memmap_entries(image, params))
+/* Security: lockdown, IMA (stubs when they are not configured). */
+KR_HELPER(int, locked_down_kexec, (void), security_locked_down(LOCKDOWN_KEXEC))
+KR_HELPER(bool, ima_appraise_kexec_signature, (void), ima_appraise_signature(READING_KEXEC_IMAGE))
+KR_VOID(ima_kexec_cmdline, (int fd, const void *buf, int size), ima_kexec_cmdline(fd, buf, size))
+#ifdef CONFIG_KEXEC_BZIMAGE_VERIFY_SIG
+#include <linux/verification.h>
+KR_HELPER(int, verify_pe_secondary, (const void *buf, unsigned long len),
+	  verify_pefile_signature(buf, len, VERIFY_USE_SECONDARY_KEYRING,
+				  VERIFYING_KEXEC_PE_SIGNATURE))
+KR_HELPER(int, verify_pe_platform, (const void *buf, unsigned long len),
+	  verify_pefile_signature(buf, len, VERIFY_USE_PLATFORM_KEYRING,
+				  VERIFYING_KEXEC_PE_SIGNATURE))
+#endif
+#ifdef CONFIG_EFI
+/* From asm/efi.h, which cannot be included here (see above). */
+extern unsigned long efi_fw_vendor;
+#ifdef CONFIG_EFI_RUNTIME_MAP
+int efi_get_runtime_map_size(void);
+int efi_get_runtime_map_desc_size(void);
+int efi_runtime_map_copy(void *buf, size_t bufsz);
+KR_HELPER(int, efi_runtime_map_size, (void), efi_get_runtime_map_size())
+KR_HELPER(int, efi_runtime_map_desc_size, (void), efi_get_runtime_map_desc_size())
+KR_HELPER(int, efi_runtime_map_copy, (void *buf, size_t size), efi_runtime_map_copy(buf, size))
+#else
+KR_HELPER(int, efi_runtime_map_size, (void), 0)
+KR_HELPER(int, efi_runtime_map_desc_size, (void), 0)
+KR_HELPER(int, efi_runtime_map_copy, (void *buf, size_t size), 0)
+#endif
+KR_HELPER(bool, efi_runtime_services, (void), efi_enabled(EFI_RUNTIME_SERVICES))
+KR_HELPER(bool, efi_64bit, (void), efi_enabled(EFI_64BIT))
+KR_HELPER(unsigned long, efi_acpi20, (void), efi.acpi20)
+KR_HELPER(unsigned long, efi_acpi, (void), efi.acpi)
+KR_HELPER(unsigned long, efi_smbios, (void), efi.smbios)
+KR_HELPER(unsigned long, efi_fw_vendor, (void), efi_fw_vendor)
+#endif /* CONFIG_EFI */
+#endif /* CONFIG_KEXEC_RUST_FILE */
+
 #ifdef CONFIG_KEXEC_RUST_VMCORE
 #include <linux/cc_platform.h>
 #include <linux/pgtable.h>

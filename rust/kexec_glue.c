@@ -30,6 +30,19 @@ COMPAT_SYSCALL_DEFINE4(kexec_load, compat_ulong_t, entry,
 #endif
 #endif
 
+#ifdef CONFIG_KEXEC_RUST_FILE
+long kexec_rust_file_load(int kernel_fd, int initrd_fd, unsigned long cmdline_len,
+			  const char __user *cmdline_ptr, unsigned long flags);
+
+/* kexec_file_load (rust/file/): the descriptors are ints, as in C. */
+SYSCALL_DEFINE5(kexec_file_load, int, kernel_fd, int, initrd_fd,
+		unsigned long, cmdline_len, const char __user *, cmdline_ptr,
+		unsigned long, flags)
+{
+	return kexec_rust_file_load(kernel_fd, initrd_fd, cmdline_len, cmdline_ptr, flags);
+}
+#endif
+
 #ifdef CONFIG_KEXEC_RUST_CRASH
 /*
  * kdump (crash.rs, reserve.rs, vmcoreinfo_data.rs): what only C macros can

@@ -38,10 +38,16 @@ mod crash;
 pub mod crashkernel;
 pub mod elfcore;
 pub mod entry;
+#[cfg(CONFIG_KEXEC_RUST_FILE)]
+mod file;
+#[cfg(CONFIG_KEXEC_RUST_FILE)]
+pub mod hole;
 mod kexec;
 #[cfg(CONFIG_KEXEC_RUST_RELOCATE)]
 #[path = "../arch/x86/machine_kexec.rs"]
 mod machine_kexec;
+#[cfg(CONFIG_KEXEC_RUST_FILE)]
+pub mod bzimage;
 pub mod purgatory;
 pub mod request;
 pub mod segment;
@@ -72,12 +78,13 @@ impl kernel::Module for KexecRust {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         pr_info!(
             "Rust kexec/kdump overlay active (kexec_load: Rust, kimage: Rust, kexec reboot: Rust, \
-             machine_kexec and relocate stub: {}, kexec_file: C, crash: {}, vmcore: {})\n",
+             machine_kexec and relocate stub: {}, kexec_file: {}, crash: {}, vmcore: {})\n",
             if cfg!(CONFIG_KEXEC_RUST_RELOCATE) {
                 "Rust+asm"
             } else {
                 "C"
             },
+            part(cfg!(CONFIG_KEXEC_RUST_FILE)),
             part(cfg!(CONFIG_KEXEC_RUST_CRASH)),
             part(cfg!(CONFIG_KEXEC_RUST_VMCORE)),
         );

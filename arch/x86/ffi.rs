@@ -170,16 +170,16 @@ pub(super) fn walk_iomem(
 }
 
 /// The kexec_file_load image loaders: the bzImage loader, then the end mark.
-#[cfg(CONFIG_KEXEC_FILE)]
+#[cfg(all(CONFIG_KEXEC_FILE, not(CONFIG_KEXEC_RUST_FILE)))]
 #[repr(transparent)]
 pub(crate) struct Loaders([*const bindings::kexec_file_ops; 2]);
 
 // SAFETY: the table is read-only and points at read-only statics.
-#[cfg(CONFIG_KEXEC_FILE)]
+#[cfg(all(CONFIG_KEXEC_FILE, not(CONFIG_KEXEC_RUST_FILE)))]
 unsafe impl Sync for Loaders {}
 
 /// `kexec_file_loaders[]`, read by kernel/kexec_file.c.
-#[cfg(CONFIG_KEXEC_FILE)]
+#[cfg(all(CONFIG_KEXEC_FILE, not(CONFIG_KEXEC_RUST_FILE)))]
 #[no_mangle]
 pub(crate) static kexec_file_loaders: Loaders =
     Loaders([&raw const bindings::kexec_bzImage64_ops, core::ptr::null()]);
@@ -190,7 +190,7 @@ pub(crate) static kexec_file_loaders: Loaders =
 /// # Safety
 ///
 /// `image` is kexec_file.c's image, used alone, under the kexec lock.
-#[cfg(CONFIG_KEXEC_FILE)]
+#[cfg(all(CONFIG_KEXEC_FILE, not(CONFIG_KEXEC_RUST_FILE)))]
 #[no_mangle]
 pub(crate) unsafe extern "C" fn arch_kimage_file_post_load_cleanup(
     image: *mut bindings::kimage,
@@ -205,7 +205,7 @@ pub(crate) unsafe extern "C" fn arch_kimage_file_post_load_cleanup(
     // SAFETY: the generic part of the cleanup, on the same image.
     unsafe { bindings::kexec_image_post_load_cleanup_default(image.as_ptr()) }
 }
-#[cfg(CONFIG_KEXEC_FILE)]
+#[cfg(all(CONFIG_KEXEC_FILE, not(CONFIG_KEXEC_RUST_FILE)))]
 matches_c!(arch_kimage_file_post_load_cleanup: unsafe extern "C" fn(*mut bindings::kimage) -> c_int);
 
 /// Applies the RELA section `relsec` to `section` of purgatory
@@ -216,7 +216,7 @@ matches_c!(arch_kimage_file_post_load_cleanup: unsafe extern "C" fn(*mut binding
 /// kexec_file.c's purgatory being set up: `pi` holds the object built into the
 /// kernel, its working section headers and the buffer its allocated sections
 /// were laid out in; the section headers are among them.
-#[cfg(CONFIG_KEXEC_FILE)]
+#[cfg(all(CONFIG_KEXEC_FILE, not(CONFIG_KEXEC_RUST_FILE)))]
 #[no_mangle]
 pub(crate) unsafe extern "C" fn arch_kexec_apply_relocations_add(
     pi: *mut bindings::purgatory_info,
@@ -258,5 +258,5 @@ pub(crate) unsafe extern "C" fn arch_kexec_apply_relocations_add(
         Err(e) => e.to_errno(),
     }
 }
-#[cfg(CONFIG_KEXEC_FILE)]
+#[cfg(all(CONFIG_KEXEC_FILE, not(CONFIG_KEXEC_RUST_FILE)))]
 matches_c!(arch_kexec_apply_relocations_add: unsafe extern "C" fn(*mut bindings::purgatory_info, *mut bindings::Elf64_Shdr, *const bindings::Elf64_Shdr, *const bindings::Elf64_Shdr) -> c_int);

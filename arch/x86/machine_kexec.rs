@@ -469,7 +469,7 @@ pub(crate) struct Purgatory<'a> {
 /// the load buffer are `bytes` (see `purgatory.rs`). Refusals are `ENOEXEC`,
 /// logged with the rule and symbol.
 #[cfg(CONFIG_KEXEC_FILE)]
-fn apply_relocations(
+pub(crate) fn apply_relocations(
     p: &Purgatory<'_>,
     section: &bindings::Elf64_Shdr,
     bytes: &mut [u8],

@@ -179,6 +179,27 @@ impl Kimage {
         }
     }
 
+    /// Appends a segment whose data is the kernel buffer `buf` (kexec_file_load's
+    /// `kexec_add_buffer`, which checked that there is room).
+    pub(crate) fn push_segment(&mut self, buf: *const c_void, bufsz: usize, mem: u64, memsz: u64) {
+        let img = self.c_mut();
+        let i = img.nr_segments as usize;
+        if let Some(dst) = img.segment.get_mut(i) {
+            dst.__bindgen_anon_1.kbuf = buf as *mut c_void;
+            dst.bufsz = bufsz;
+            dst.mem = mem as c_ulong;
+            dst.memsz = memsz as usize;
+            img.segment_cma[i] = core::ptr::null_mut();
+            img.nr_segments += 1;
+        }
+    }
+
+    /// Whether control pages have been allocated.
+    pub(crate) fn has_control_pages(&self) -> bool {
+        let head = &self.c().control_pages;
+        !core::ptr::eq(head.next, head)
+    }
+
     /// The control pages list.
     fn control_list(&mut self) -> PageList<'_> {
         // SAFETY: a page list of this image, which we use alone (invariant).

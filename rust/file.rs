@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! kexec_file_load(2) in Rust, in place of kernel/kexec_file.c and
+//! arch/x86/kernel/kexec-bzimage64.c (`CONFIG_KEXEC_RUST_FILE`).
+//!
+//! * `load`: the system call, in the order of the C implementation (so an
+//!   input that breaks several rules gets the same errno): permission, flags,
+//!   the lock, the files, the probe, the signature, the initrd, the command
+//!   line, the loader, then the image is prepared, hashed and copied.
+//! * `read`: the files as the kernel reads them (`kernel_read_file_from_fd`,
+//!   with its LSM hooks and write denial) and the command line.
+//! * `place`: `kexec_add_buffer` and the search for a hole in System RAM or in
+//!   the crash reservation, over the pure search of [`crate::hole`].
+//! * `purgatory`: the purgatory built into the kernel, laid out by
+//!   [`crate::purgatory`], relocated by the x86 code, and its variables.
+//! * `digest`: the SHA-256 of the segments that purgatory checks.
+//! * `sig`: the signature and lockdown rules (`CONFIG_KEXEC_SIG`).
+//! * `bzimage64` (arch/x86/ of the overlay): the x86_64 bzImage loader, over
+//!   the pure rules and layout of [`crate::bzimage`].
+//! * `ffi`: the functions C calls: the system call's entry, `kexec_add_buffer`
+//!   for crash.c, and the cleanup `kimage_free` runs.
+//!
+//! Every buffer the call reads or builds (the files, the command line, the
+//! purgatory, the boot parameters) is owned by the call and freed when it
+//! returns, as the C code frees them at the end of a load. Only the ELF core
+//! header of a crash load lives in the image (`elf_headers`), because
+//! crash.c, which builds it, is still C.
+
+/// `pr_info!` while a load runs with `KEXEC_FILE_DEBUG` (`kexec_dprintk`).
+macro_rules! dprintk {
+    ($($arg:tt)*) => {
+        if crate::kexec::state::kexec_file_dbg_print.load(kernel::sync::atomic::ordering::Relaxed) {
+            kernel::pr_info!($($arg)*);
+        }
+    };
+}
+pub(crate) use dprintk;
+
+#[path = "../arch/x86/bzimage64.rs"]
+mod bzimage64;
+mod digest;
+pub(crate) mod ffi;
+mod load;
+mod place;
+mod purgatory;
+mod read;
+#[cfg(CONFIG_KEXEC_SIG)]
+mod sig;

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Placing a file-mode image's buffers (`kexec_add_buffer`,
+//! `kexec_locate_mem_hole`).
+//!
+//! A buffer asks for `memsz` bytes aligned to `buf_align` between `buf_min`
+//! and `buf_max`, from the top or from the bottom. The kernel walks the memory
+//! a segment may use (for a normal image every top-level System RAM resource,
+//! highest first when placing top-down; for a crash image the reservation) and
+//! takes the first place in the walk that no segment of the image overlaps;
+//! [`crate::hole::search_range`] is that search within one range.
+
+use crate::hole::{self, HoleRequest};
+use crate::kexec::image::{Kimage, SEGMENT_MAX};
+use crate::kexec::reservation;
+use kernel::bindings;
+use kernel::prelude::*;
+
+/// `KEXEC_BUF_MEM_UNKNOWN`: the caller has not chosen an address.
+const MEM_UNKNOWN: c_ulong = 0;
+/// Bytes in a page.
+const PAGE_SIZE: c_ulong = bindings::PAGE_SIZE as c_ulong;
+
+/// A buffer to place, as C's `struct kexec_buf` without the image.
+pub(crate) fn kbuf(
+    buffer: *const u8,
+    bufsz: usize,
+    memsz: u64,
+    align: u64,
+    min: u64,
+    max: u64,
+    top_down: bool,
+) -> bindings::kexec_buf {
+    // SAFETY: all-zero is a valid `kexec_buf` (null pointers, false).
+    let mut k: bindings::kexec_buf = unsafe { core::mem::zeroed() };
+    k.buffer = buffer as *mut c_void;
+    k.bufsz = bufsz as c_ulong;
+    k.memsz = memsz as c_ulong;
+    k.buf_align = align as c_ulong;
+    k.buf_min = min as c_ulong;
+    k.buf_max = max as c_ulong;
+    k.top_down = top_down;
+    k
+}
+
+/// Finds a place for `kbuf` and sets `kbuf.mem` (`kexec_locate_mem_hole`);
+/// `EADDRNOTAVAIL` if there is none. An address already set is kept as is.
+pub(crate) fn locate(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> Result {
+    if kbuf.mem != MEM_UNKNOWN {
+        return Ok(());
+    }
+    let req = HoleRequest {
+        memsz: kbuf.memsz as u64,
+        align: kbuf.buf_align as u64,
+        min: kbuf.buf_min as u64,
+        max: kbuf.buf_max as u64,
+        top_down: kbuf.top_down,
+    };
+    #[cfg(CONFIG_CRASH_DUMP)]
+    let random = if kbuf.random {
+        // SAFETY: no arguments; any value will do.
+        Some(unsafe { bindings::get_random_u16() })
+    } else {
+        None
+    };
+    #[cfg(not(CONFIG_CRASH_DUMP))]
+    let random = None;
+    let table = image.segments();
+    let taken = table.as_slice();
+    let mut found = None;
+    let mut each = |start: u64, end: u64, flags: u64| -> bool {
+        // Memory a driver will find and manage is not for us.
+        if flags & u64::from(bindings::IORESOURCE_SYSRAM_DRIVER_MANAGED) != 0 {
+            return false;
+        }
+        found = hole::search_range(start, end, &req, taken, random);
+        found.is_some()
+    };
+    if image.is_crash() {
+        let (start, end) = reservation::window_unlocked();
+        walk(Walk::Crash { start, end }, &mut each);
+    } else if kbuf.top_down {
+        walk(Walk::RamTopDown, &mut each);
+    } else {
+        walk(Walk::RamBottomUp, &mut each);
+    }
+    match found {
+        Some(mem) => {
+            kbuf.mem = mem as c_ulong;
+            Ok(())
+        }
+        None => Err(EADDRNOTAVAIL),
+    }
+}
+
+/// Which memory a search walks.
+enum Walk {
+    /// The crash reservation `[start, end]` (the "Crash kernel" resource).
+    Crash { start: u64, end: u64 },
+    /// System RAM, highest range first.
+    RamTopDown,
+    /// System RAM, lowest range first.
+    RamBottomUp,
+}
+
+/// Calls `f(start, end, flags)` (inclusive end) for each range of `which`
+/// until it returns true.
+fn walk(which: Walk, f: &mut dyn FnMut(u64, u64, u64) -> bool) {
+    type Each<'a> = &'a mut dyn FnMut(u64, u64, u64) -> bool;
+
+    /// # Safety
+    ///
+    /// `res` is a valid resource and `arg` the `Each` below.
+    unsafe extern "C" fn each(res: *mut bindings::resource, arg: *mut c_void) -> c_int {
+        // SAFETY: the walkers pass a valid resource and our argument.
+        let (res, f) = unsafe { (&*res, &mut *arg.cast::<Each<'_>>()) };
+        c_int::from(f(res.start, res.end, res.flags as u64))
+    }
+
+    let mut f: Each<'_> = f;
+    let arg = (&raw mut f).cast::<c_void>();
+    // SAFETY: `f` outlives the walk; `each` has the walkers' callback type.
+    // The walkers' own errors (no such resource, no memory for the reverse
+    // walk's array) mean that nothing was found, as in C.
+    unsafe {
+        match which {
+            Walk::Crash { start, end } => {
+                bindings::walk_iomem_res_desc(
+                    bindings::IORES_DESC_CRASH_KERNEL as c_ulong,
+                    (bindings::IORESOURCE_SYSTEM_RAM | bindings::IORESOURCE_BUSY) as c_ulong,
+                    start,
+                    end,
+                    arg,
+                    Some(each),
+                );
+            }
+            Walk::RamTopDown => {
+                bindings::walk_system_ram_res_rev(0, u64::MAX, arg, Some(each));
+            }
+            Walk::RamBottomUp => {
+                bindings::walk_system_ram_res(0, u64::MAX, arg, Some(each));
+            }
+        }
+    }
+}
+
+/// Places `kbuf` and appends it to the image's segments (`kexec_add_buffer`):
+/// the memory size is rounded up to a page and the alignment raised to one,
+/// in the caller's structure, which also gets the address. `EINVAL` for an
+/// image that is not being built by kexec_file_load, when the image has all
+/// its segments already, or once its control pages exist (their search
+/// assumes every segment is known); `EADDRNOTAVAIL` if there is no place.
+pub(crate) fn add(image: &mut Kimage, kbuf: &mut bindings::kexec_buf) -> Result {
+    if !image.is_file_mode() {
+        return Err(EINVAL);
+    }
+    if image.c().nr_segments as usize >= SEGMENT_MAX {
+        return Err(EINVAL);
+    }
+    if image.has_control_pages() {
+        pr_err!("kexec_add_buffer: control pages are allocated already\n");
+        return Err(EINVAL);
+    }
+    kbuf.memsz = kbuf.memsz.checked_add(PAGE_SIZE - 1).ok_or(EINVAL)? & !(PAGE_SIZE - 1);
+    kbuf.buf_align = kbuf.buf_align.max(PAGE_SIZE);
+    kbuf.cma = core::ptr::null_mut();
+    locate(image, kbuf)?;
+    image.push_segment(
+        kbuf.buffer.cast(),
+        kbuf.bufsz as usize,
+        kbuf.mem as u64,
+        kbuf.memsz as u64,
+    );
+    Ok(())
+}
