@@ -12,14 +12,17 @@
 //! (`crash`). With `CONFIG_KEXEC_RUST_RELOCATE` it also replaces the x86_64
 //! arch code, arch/x86/kernel/machine_kexec_64.c and relocate_kernel_64.S:
 //! `machine_kexec` (arch/x86/machine_kexec.rs of the overlay, a module of this
-//! crate) and the assembly stub next to it. kexec_file_load is still C; it
-//! calls into this crate through the C functions it provides. With `CONFIG_KEXEC_RUST_VMCORE` the capture kernel's side is
+//! crate) and the assembly stub next to it. With `CONFIG_KEXEC_RUST_FILE` it
+//! also replaces kernel/kexec_file.c and arch/x86/kernel/kexec-bzimage64.c:
+//! kexec_file_load and the bzImage loader (`file`; without it the C
+//! kexec_file_load calls into this crate through the C functions it provides).
+//! With `CONFIG_KEXEC_RUST_VMCORE` the capture kernel's side is
 //! ours too, in place of fs/proc/vmcore.c, arch/x86/kernel/crash_dump_64.c
 //! and kernel/elfcorehdr.c: `elfcorehdr=` and /proc/vmcore (`vmcore`). The
 //! boot banner names which parts are in Rust.
 //!
 //! `segment`, `request`, `entry`, `control`, `crashkernel`, `elfcore`,
-//! `corehdr`, `vmcoreinfo` and `purgatory` are pure logic, also built and tested on the
+//! `corehdr`, `vmcoreinfo`, `purgatory`, `hole` and `bzimage` are pure logic, also built and tested on the
 //! host (tools/logic). The kernel-facing layer is in folders, one per part:
 //! `kexec/` and `crash/` here, `machine_kexec` in arch/x86/ of the overlay.
 //! Each has an `ffi` module, the functions C calls, which turn C pointers into

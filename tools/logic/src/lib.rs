@@ -35,6 +35,9 @@ pub mod purgatory;
 #[path = "../../../rust/bzimage.rs"]
 pub mod bzimage;
 
+#[path = "../../../rust/hole.rs"]
+pub mod hole;
+
 /// A [`crashkernel::parse`] result in the format tools/crashkernel/oracle.sh's
 /// build of the stock parser prints: `ret=-N`, or `ret=0` and every field.
 pub struct ResultLine(pub Result<crashkernel::Request, crashkernel::Error>);
