@@ -34,7 +34,6 @@ macro_rules! dprintk {
         }
     };
 }
-pub(crate) use dprintk;
 
 #[path = "../arch/x86/bzimage64.rs"]
 mod bzimage64;

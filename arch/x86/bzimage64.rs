@@ -14,7 +14,6 @@
 //! pure module decides every size, offset and stored value; this file only
 //! copies what the running kernel has.
 
-use super::dprintk;
 use super::place;
 use super::purgatory;
 use crate::bzimage::{self, params, Header, Machine, ParamsLayout};
@@ -44,9 +43,9 @@ fn machine() -> Machine {
 pub(crate) fn probe(file: &[u8]) -> Result<Header> {
     Header::probe(file, &machine()).map_err(|r| {
         if r == bzimage::Refusal::Efi32 {
-            pr_debug!("kexec-bzImage64: {}\n", r);
+            pr_debug!("kexec-bzImage64: {}\n", format_args!("{r}"));
         } else {
-            pr_err!("kexec-bzImage64: {}\n", r);
+            pr_err!("kexec-bzImage64: {}\n", format_args!("{r}"));
         }
         refused(r)
     })
@@ -245,7 +244,7 @@ pub(crate) fn load(
     cmdline: &[u8],
 ) -> Result<Loaded> {
     header.check_load(cmdline.len() as u64).map_err(|r| {
-        pr_err!("kexec-bzImage64: {}\n", r);
+        pr_err!("kexec-bzImage64: {}\n", format_args!("{r}"));
         refused(r)
     })?;
     let crash = image.is_crash();
@@ -369,7 +368,7 @@ pub(crate) fn load(
         cmdline,
     )
     .map_err(|e| {
-        pr_err!("kexec-bzImage64: command line: {}\n", e);
+        pr_err!("kexec-bzImage64: command line: {}\n", format_args!("{e}"));
         EINVAL
     })?;
     if crate::kexec::state::kexec_file_dbg_print.load(kernel::sync::atomic::ordering::Relaxed) {

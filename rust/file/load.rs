@@ -15,7 +15,7 @@
 //! lock is released.
 
 use super::read::{Cmdline, FileBuf};
-use super::{bzimage64, digest, dprintk};
+use super::{bzimage64, digest};
 use crate::kexec::image::{ImageBox, Kimage, KEXEC_TYPE_CRASH};
 use crate::kexec::reservation;
 use crate::kexec::state::{self, kexec_file_dbg_print, KexecLock};
@@ -94,7 +94,7 @@ fn read_inputs(req: &Request) -> Result<Inputs> {
         let len = usize::try_from(req.cmdline_len).map_err(|_| ENOMEM)?;
         let c = Cmdline::copy(req.cmdline_ptr, len)?;
         crate::bzimage::check_cmdline(c.as_slice()).map_err(|r| {
-            pr_err!("kexec_file: {}\n", r);
+            pr_err!("kexec_file: {}\n", format_args!("{r}"));
             Error::from_errno(-r.errno())
         })?;
         // IMA measures the command line without its NUL (a no-op without IMA).
