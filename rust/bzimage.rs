@@ -28,8 +28,8 @@
 //! buffer out differently would hand the next kernel a different boot_params.
 //!
 //! Pure logic: no allocation and no kernel dependency; tested on the host
-//! (tools/logic). Not called from kernel code yet: wired in by the
-//! kexec_file_load port, issue 13.
+//! (tools/logic). The kernel side is arch/x86/bzimage64.rs of the overlay
+//! (`CONFIG_KEXEC_RUST_FILE`).
 
 use core::fmt;
 use core::ops::Range;

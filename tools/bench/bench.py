@@ -8,8 +8,12 @@ and initramfs images. For each repetition, stock then rust (A B A B ...):
   load      kexec_load(2) of the kernel plus a random 16, 64 and 256 MiB initrd,
             REPS loads each, timed in the guest (CLOCK_MONOTONIC around the call);
             the metric is the median of a boot's loads.
+  fileload  kexec_file_load(2) of the kernel plus a random 64 and 256 MiB initrd
+            file, in the same boot, the same way.
   reboot    `kexec -e` to the second kernel's /init: host clock on the serial
-            lines "KR-INFO kexec -e at ..." and "KR-STAGE 2 ...".
+            lines "KR-INFO kexec -e at ..." and "KR-STAGE 2 ...", after
+            kexec -l (kexec_load) and, as reboot_file, after kexec -s -l
+            (kexec_file_load: purgatory checks the segments' SHA-256 first).
   copy      the relocate stub's copy of the kernel plus a 64 MiB random initrd
             (the kexec-big image, loaded with kexec -l --console-serial): host
             clock from the kernel's "Starting new kernel" to purgatory's
@@ -54,7 +58,10 @@ METRICS = {
     "load_16": ("kexec_load, kernel + 16 MiB initrd", "ms", "lower"),
     "load_64": ("kexec_load, kernel + 64 MiB initrd", "ms", "lower"),
     "load_256": ("kexec_load, kernel + 256 MiB initrd", "ms", "lower"),
+    "fileload_64": ("kexec_file_load, kernel + 64 MiB initrd", "ms", "lower"),
+    "fileload_256": ("kexec_file_load, kernel + 256 MiB initrd", "ms", "lower"),
     "reboot": ("kexec -e to second kernel's init", "ms", "lower"),
+    "reboot_file": ("kexec -s -l, kexec -e to second kernel's init", "ms", "lower"),
     "copy_64": ("relocate stub: kernel + 64 MiB initrd into place", "ms", "lower"),
     "crash_to_capture": ("sysrq crash to capture kernel's init", "ms", "lower"),
     "vmcore_read4k": ("/proc/vmcore read(), 4 KiB buffer", "MB/s", "higher"),
@@ -152,6 +159,8 @@ def one_rep(args, flavour):
         if not mt:
             r.fail(f"no load_{size} result")
         m[f"load_{size}"] = float(mt.group(1))
+    for size in (64, 256):
+        m[f"fileload_{size}"] = float(need(r, rf"^BENCH fileload_{size} .*median=([0-9.]+)", f"fileload_{size}")[0])
     for name in ("memcpy_256m", "copyloop_page"):
         m[name] = float(need(r, rf"^BENCH {name} mbps=([0-9.]+)", name)[0])
 
@@ -161,6 +170,13 @@ def one_rep(args, flavour):
     t0, _ = r.first(r"^KR-INFO kexec -e at")
     t1, _ = r.first(r"^KR-STAGE 2 ")
     m["reboot"] = (t1 - t0) * 1e3
+
+    r = Run(args, flavour, "kexec-file", "1G")
+    if not r.ok("2"):
+        r.fail("the second kernel did not reach init after kexec -s -l")
+    t0, _ = r.first(r"^KR-INFO kexec -e at")
+    t1, _ = r.first(r"^KR-STAGE 2 ")
+    m["reboot_file"] = (t1 - t0) * 1e3
 
     # The copy is short and its boots noisy: the median of several per repetition.
     m["copy_64"] = statistics.median(copy_time(args, flavour) for _ in range(args.copies))
@@ -408,21 +424,24 @@ def boot_series(args, boots, kernels, run, parse, name):
     return samples
 
 
-def load_series(args):
-    """The kexec_load metrics alone: one bench-load boot per sample, the kernels
-    alternating (stock, rust, and with --baseline an earlier rust build)."""
+def load_series(args, kind="load"):
+    """The kexec_load (`kind` "load") or kexec_file_load ("fileload") metrics
+    alone: one bench-load boot per sample, the kernels alternating (stock, rust,
+    and with --baseline an earlier rust build)."""
     kernels = list(FLAVOURS) + (["baseline"] if args.baseline else [])
-    sizes = (16, 64, 256)
+    sizes = (16, 64, 256) if kind == "load" else (64, 256)
+    boots = args.load_only or args.fileload_only
 
     def parse(r):
-        return {z: float(need(r, rf"^BENCH load_{z} .*median=([0-9.]+)", f"load_{z}")[0]) for z in sizes}
+        return {z: float(need(r, rf"^BENCH {kind}_{z} .*median=([0-9.]+)", f"{kind}_{z}")[0]) for z in sizes}
 
-    samples = boot_series(args, args.load_only, kernels, ("bench-load", "2G", f"krreps={args.loads}", "1"),
-                          parse, lambda z: f"load_{z}")
+    samples = boot_series(args, boots, kernels, ("bench-load", "2G", f"krreps={args.loads}", "1"),
+                          parse, lambda z: f"{kind}_{z}")
     info = machine_info(args)
-    title = (f"kexec_load latency (ms), kernel + 16/64/256 MiB initrd, {args.loads} loads per boot (median), "
-             f"{args.load_only} boots per kernel alternating; {info['date']}, {info['host']}, {info['qemu']}")
-    load_report(args, samples, title)
+    call = "kexec_load" if kind == "load" else "kexec_file_load"
+    title = (f"{call} latency (ms), kernel + {'/'.join(map(str, sizes))} MiB initrd, {args.loads} loads per boot "
+             f"(median), {boots} boots per kernel alternating; {info['date']}, {info['host']}, {info['qemu']}")
+    load_report(args, samples, title, kind)
 
 
 VMCORE_MODES = ("read4k", "read64k", "read1m", "mmap")
@@ -510,7 +529,7 @@ def ratio_ci(a, b, reps=10000, seed=1):
     return r[int(0.025 * reps)], r[int(0.975 * reps)]
 
 
-def load_report(args, samples, title):
+def load_report(args, samples, title, kind="load"):
     """Writes and prints the --load-only table from the samples, under `title`."""
     kernels = list(samples)
     sizes = [int(z) for z in samples["stock"]]
@@ -518,7 +537,7 @@ def load_report(args, samples, title):
     lines = [title]
     if "baseline" in samples:
         lines.append(f"baseline: {args.baseline} ({args.baseline_name})")
-    lines.append("kernel    " + "".join(f"load_{z:<5} " for z in sizes) + "(median of the boots)")
+    lines.append("kernel    " + "".join(f"{kind}_{z:<5} " for z in sizes) + "(median of the boots)")
     med = {k: {z: statistics.median(samples[k][z]) for z in sizes} for k in kernels}
     for k in kernels:
         lines.append(f"{k:9} " + "".join(f"{med[k][z]:10.1f} " for z in sizes))
@@ -532,7 +551,8 @@ def load_report(args, samples, title):
     lines.append("(ratio of the medians [95% bootstrap interval, 10000 resamples of each kernel's boots])")
     lines.append("samples: " + json.dumps({k: {z: [round(x, 1) for x in samples[k][z]] for z in sizes} for k in kernels}))
     os.makedirs(args.results, exist_ok=True)
-    with open(os.path.join(args.results, args.load_file), "w") as f:
+    name = args.load_file if kind == "load" else args.fileload_file
+    with open(os.path.join(args.results, name), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -557,6 +577,10 @@ def main():
     ap.add_argument("--load-only", type=int, default=0, metavar="N",
                     help="only the kexec_load metrics: N boots per kernel, alternating; "
                          "writes results/bench/LOAD_FILE")
+    ap.add_argument("--fileload-only", type=int, default=0, metavar="N",
+                    help="only the kexec_file_load metrics: N boots per kernel, alternating; "
+                         "writes results/bench/FILELOAD_FILE")
+    ap.add_argument("--fileload-file", default="fileload.txt")
     ap.add_argument("--vmcore-only", type=int, default=0, metavar="N",
                     help="only /proc/vmcore throughput: N bench-kdump boots per kernel, alternating; "
                          "writes results/bench/vmcore.txt")
@@ -579,6 +603,9 @@ def main():
 
     if args.load_only:
         load_series(args)
+        return
+    if args.fileload_only:
+        load_series(args, "fileload")
         return
     if args.vmcore_only:
         vmcore_series(args)

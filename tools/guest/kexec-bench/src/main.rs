@@ -8,6 +8,13 @@
 //!         an untimed unload. Prints one line per size:
 //!             BENCH load_MIB ms=t1,t2,... median=M
 //!
+//!     kexec-bench fileload KERNEL MIB[,MIB...] REPS
+//!         The same with kexec_file_load(2): KERNEL and an initrd file of MIB
+//!         MiB of random data in tmpfs, timed around the call (which reads both
+//!         files, lays the image out, hashes every segment and copies them),
+//!         then an untimed unload. Prints
+//!             BENCH fileload_MIB ms=t1,t2,... median=M
+//!
 //!     kexec-bench vmcore
 //!         Reads all of /proc/vmcore with read() and 4 KiB, 64 KiB and 1 MiB
 //!         buffers, and through mmap() in 4 MiB windows. Prints one line per mode:
@@ -118,6 +125,49 @@ fn bench_load(kernel_path: &str, sizes: &str, reps: usize) -> Result<(), String>
         let list: Vec<String> = times.iter().map(|t| format!("{t:.1}")).collect();
         let m = median(&mut times);
         println!("BENCH load_{mib} ms={} median={m:.1}", list.join(","));
+    }
+    Ok(())
+}
+
+/// kexec_file_load of `kernel_path` plus an initrd file of each size (random
+/// bytes in tmpfs), `reps` times each, timed around the call (reading both
+/// files, the loader, the digest and the copy into the image's pages), each
+/// followed by an untimed unload.
+fn bench_fileload(kernel_path: &str, sizes: &str, reps: usize) -> Result<(), String> {
+    let kfile = File::open(kernel_path).map_err(|e| format!("{kernel_path}: {e}"))?;
+    let cmdline = b"console=ttyS0\0";
+    for size in sizes.split(',') {
+        let mib: usize = size.parse().map_err(|_| format!("bad size '{size}'"))?;
+        let path = format!("/tmp/bench-initrd-{mib}");
+        std::fs::write(&path, random_bytes(mib * MIB, 0x7f4a_7c15 ^ mib as u64))
+            .map_err(|e| format!("writing {path}: {e}"))?;
+        let ifile = File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+        let call = |flags: u64| {
+            let len = if flags & KEXEC_FILE_UNLOAD != 0 { 0 } else { cmdline.len() };
+            // SAFETY: a raw system call on open files and a NUL-terminated command line.
+            syscall_result(unsafe {
+                libc::syscall(
+                    libc::SYS_kexec_file_load,
+                    kfile.as_raw_fd(),
+                    ifile.as_raw_fd(),
+                    len as u64,
+                    cmdline.as_ptr(),
+                    flags,
+                )
+            })
+        };
+        let mut times = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let t = Instant::now();
+            call(0).map_err(|e| format!("kexec_file_load with a {mib} MiB initrd: {e}"))?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            call(KEXEC_FILE_UNLOAD).map_err(|e| format!("kexec_file_load unload: {e}"))?;
+        }
+        drop(ifile);
+        let _ = std::fs::remove_file(&path);
+        let list: Vec<String> = times.iter().map(|t| format!("{t:.1}")).collect();
+        let m = median(&mut times);
+        println!("BENCH fileload_{mib} ms={} median={m:.1}", list.join(","));
     }
     Ok(())
 }
@@ -374,6 +424,14 @@ fn main() {
                 bench_load(&args[2], &args[3], reps)
             }
         }
+        Some("fileload") if args.len() == 5 => {
+            let reps = args[4].parse().unwrap_or(0);
+            if reps == 0 {
+                Err("REPS must be a positive number".to_string())
+            } else {
+                bench_fileload(&args[2], &args[3], reps)
+            }
+        }
         Some("vmcore") => bench_vmcore(),
         Some("memcpy") => bench_memcpy(),
         Some("leak") if args.len() == 5 || args.len() == 6 => {
@@ -385,7 +443,8 @@ fn main() {
                 leak(&args[2], &args[3], n, f)
             }
         }
-        _ => Err("usage: kexec-bench load KERNEL MIB[,MIB...] REPS | kexec-bench vmcore | kexec-bench memcpy | \
+        _ => Err("usage: kexec-bench load KERNEL MIB[,MIB...] REPS | kexec-bench fileload KERNEL MIB[,MIB...] REPS | \
+                  kexec-bench vmcore | kexec-bench memcpy | \
                   kexec-bench leak KERNEL INITRD CYCLES [FILE_CYCLES]"
             .to_string()),
     };
