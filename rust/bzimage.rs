@@ -308,6 +308,31 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// What the C loader logs for this refusal (users and scripts grep for
+    /// these), or `None` where it logs nothing.
+    pub fn stock_message(&self) -> Option<&'static str> {
+        Some(match self {
+            Refusal::TooShort { .. } => "File is too short to be a bzImage",
+            Refusal::NoMagic => "Not a bzImage",
+            Refusal::NoBootFlag { .. } => "No x86 boot sector present",
+            Refusal::OldProtocol { .. } => "Must be at least protocol version 2.12",
+            Refusal::NotLoadedHigh => "zImage not a bzImage",
+            Refusal::NoKernel64 => "Not a bzImage64. XLF_KERNEL_64 is not set.",
+            Refusal::NotAbove4G => "XLF_CAN_BE_LOADED_ABOVE_4G is not set.",
+            Refusal::Efi32 => "EFI is 32 bit. Can't load kernel above 4G.",
+            Refusal::No5Level => "bzImage cannot handle 5-level paging mode.",
+            Refusal::CmdlineUnterminated { .. } => return None,
+            Refusal::Truncated { .. } => "bzImage truncated",
+            Refusal::CmdlineTooLong { .. } => "Kernel command line too long",
+            Refusal::NoRoomForElfcorehdr { .. } => {
+                "Appending elfcorehdr=<addr> to command line exceeds maximum allowed length"
+            }
+            Refusal::NoRoomForDmCryptKeys { .. } => {
+                "Appending dmcryptkeys=<addr> to command line exceeds maximum allowed length"
+            }
+        })
+    }
+
     /// The (positive) errno the kernel returns for this refusal.
     pub fn errno(&self) -> i32 {
         match self {

@@ -195,6 +195,8 @@ KR_HELPER(const void *, boot_params, (void), &boot_params)
 KR_HELPER(const void *, e820_table_kexec, (void), e820_table_kexec)
 KR_HELPER(const void *, screen_info, (void), &sysfb_primary_display.screen)
 KR_HELPER(bool, pgtable_l5_enabled, (void), pgtable_l5_enabled())
+KR_HELPER(struct page *, dma_alloc_contiguous, (size_t count, unsigned int order),
+	  dma_alloc_from_contiguous(NULL, count, order, true))
 KR_HELPER(int, crash_load_segments, (struct kimage *image), crash_load_segments(image))
 KR_HELPER(int, crash_setup_memmap_entries, (struct kimage *image, void *params),
 	  crash_setup_memmap_entries(image, params))

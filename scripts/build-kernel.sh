@@ -28,8 +28,11 @@ mkdir -p "$O"
 # One kernel build at a time on this machine (2 cores): a second caller waits.
 exec 9>"$BUILD_DIR/.build.lock"
 flock 9
+# The test certificate that signed images are checked against (made once).
+keys=$("$REPO/scripts/keys.sh")
 frag=$O/kexec_rust.fragment
-{ cat "$REPO/scripts/config/kexec.config"; echo "$switch"; cat "$extra"; } >"$frag"
+{ cat "$REPO/scripts/config/kexec.config"; echo "$switch"; cat "$extra"
+  echo "CONFIG_SYSTEM_TRUSTED_KEYS=\"$keys/trusted.crt\""; } >"$frag"
 
 kmake() { "${KMAKE[@]}" -C "$SRC_DIR" O="$O" "$@"; }
 

@@ -11,6 +11,7 @@ PACKAGES=(
     make bc flex bison libelf-dev libssl-dev cpio xz-utils gzip
     qemu-system-x86 ovmf kexec-tools busybox-static
     binutils makedumpfile python3-venv
+    openssl sbsigntool
 )
 
 missing=()
@@ -64,5 +65,7 @@ show_version qemu qemu-system-x86_64 --version
 show_version kexec-tools kexec --version
 show_version busybox sh -c 'busybox | head -n 1'
 show_version makedumpfile sh -c 'makedumpfile -v | grep -m1 makedumpfile'
+show_version openssl openssl version
+show_version sbsign sbsign --version
 show_version drgn "$CACHE/venv/bin/drgn" --version
 show_version cargo cargo --version

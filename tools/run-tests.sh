@@ -11,9 +11,10 @@
 #                 DEBUG_PAGEALLOC, ...): every scenario on it, no sanitizer report
 #   --tier all    both
 #
-# Default scenarios: boot kexec kexec-file kexec-efi kexec-l4 unload kexec-big kdump
+# Default scenarios: boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi
+# kexec-l4 unload kexec-big kdump
 # kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno
-# stub-exception vmcore-pattern vmcore-bad crash-types leak fuzz race.
+# errno-file stub-exception vmcore-pattern vmcore-bad crash-types leak fuzz race.
 #
 # vmcore-bad is one crash per hand-made elfcorehdr (vmcore-pattern badcases
 # lists them), crash-types one crash per way of dying ($CRASH_TYPES), on each kernel.
@@ -35,8 +36,8 @@ case $tier in
 esac
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
-    scenarios=(boot kexec kexec-file kexec-efi kexec-l4 unload kexec-big kdump kdump-file
-               crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno stub-exception
+    scenarios=(boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi kexec-l4 unload kexec-big kdump kdump-file
+               crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno errno-file stub-exception
                vmcore-pattern vmcore-bad crash-types leak fuzz race)
 # The debug kernel runs some of the one-crash-per-case scenarios' cases: each
 # of its captures takes minutes (KASAN and DEBUG_PAGEALLOC under TCG).
@@ -99,7 +100,8 @@ done
 # A stale object from an earlier configuration would not be in built-in.a.
 replaced=(kernel/kexec.o kernel/kexec_core.o kernel/crash_reserve.o kernel/crash_core.o kernel/vmcore_info.o
     arch/x86/kernel/machine_kexec_64.o arch/x86/kernel/relocate_kernel_64.o
-    fs/proc/vmcore.o arch/x86/kernel/crash_dump_64.o kernel/elfcorehdr.o)
+    fs/proc/vmcore.o arch/x86/kernel/crash_dump_64.o kernel/elfcorehdr.o
+    kernel/kexec_file.o arch/x86/kernel/kexec-bzimage64.o)
 # built-in.a is a thin archive: it lists each object's path, subdirectories too.
 built_in() { "llvm-ar$LLVM_SUFFIX" t "$BUILD_DIR/$1/$(dirname "$2")/built-in.a" 2>/dev/null | grep -q "\(^\|/\)$2\$"; }
 for obj in "${replaced[@]}"; do
@@ -214,6 +216,37 @@ if ran errno && ! missing errno "$OUT_DIR/stock/errno/errno.txt" "$OUT_DIR/rust/
         record FAIL "errno: stock and rust answers differ (see $OUT_DIR/errno.diff)"
     fi
 fi
+
+# The same kexec_file_load inputs: the same answers and sysfs state after each
+# call; then the kernel's lines of each call (stock's texts, addresses masked).
+if ran errno-file && ! missing errno-file "$OUT_DIR/stock/errno-file/file-errno.txt" "$OUT_DIR/rust/errno-file/file-errno.txt"; then
+    fe_stock=$OUT_DIR/stock/errno-file/file-errno.txt fe_rust=$OUT_DIR/rust/errno-file/file-errno.txt
+    if diff -u --label "$fe_stock" --label "$fe_rust" <(grep -v '^   log: ' "$fe_stock") <(grep -v '^   log: ' "$fe_rust") >"$OUT_DIR/errno-file.diff"; then
+        record PASS "errno-file: stock and rust answer all $(grep -c '^[0-9]\{2,\} ' "$fe_rust") kexec_file_load cases alike (errno, kexec_loaded, kexec_crash_loaded, kexec_crash_size)"
+    else
+        cat "$OUT_DIR/errno-file.diff"
+        record FAIL "errno-file: stock and rust answers differ (see $OUT_DIR/errno-file.diff)"
+    fi
+    if diff -u "$fe_stock" "$fe_rust" >"$OUT_DIR/errno-file-log.diff"; then
+        record PASS "errno-file: stock and rust log the same lines ($(grep -c '^   log: ' "$fe_rust"), addresses masked) in those cases"
+    else
+        head -n 60 "$OUT_DIR/errno-file-log.diff"
+        record FAIL "errno-file: stock's and rust's log lines differ (see $OUT_DIR/errno-file-log.diff)"
+    fi
+fi
+
+# Signed images, with and without lockdown: the same errno and kexec_loaded for
+# each image and for kexec_load, and the same PEFILE:/Lockdown: lines.
+for s in kexec-sig kexec-sig-nolockdown; do
+    ran "$s" || continue
+    missing "$s" "$OUT_DIR/stock/$s/sig.txt" "$OUT_DIR/rust/$s/sig.txt" && continue
+    if diff -u "$OUT_DIR/stock/$s/sig.txt" "$OUT_DIR/rust/$s/sig.txt" >"$OUT_DIR/$s.diff"; then
+        record PASS "$s: stock and rust answer the trusted, untrusted, unsigned and modified images and kexec_load alike ($(grep ' kexec_loaded=' "$OUT_DIR/rust/$s/sig.txt" | cut -d' ' -f1,2 | paste -sd ';' | sed 's/;/; /g'))"
+    else
+        cat "$OUT_DIR/$s.diff"
+        record FAIL "$s: stock and rust answers differ (see $OUT_DIR/$s.diff)"
+    fi
+done
 
 # The fuzzer's replay of a fixed seed: the same answer and state after every call.
 if ran fuzz && ! missing fuzz "$OUT_DIR/stock/fuzz/fuzz.txt" "$OUT_DIR/rust/fuzz/fuzz.txt"; then

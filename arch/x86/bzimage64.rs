@@ -26,6 +26,18 @@ fn refused(r: bzimage::Refusal) -> Error {
     Error::from_errno(-r.errno())
 }
 
+/// Logs a refusal: the C loader's line, word for word (users and scripts
+/// grep for it), then what exactly was wrong.
+fn log_refusal(r: bzimage::Refusal) {
+    let stock = r.stock_message().unwrap_or("refused");
+    if r == bzimage::Refusal::Efi32 {
+        pr_debug!("kexec-bzImage64: {}\n", stock);
+    } else {
+        pr_err!("kexec-bzImage64: {}\n", stock);
+        pr_err!("kexec_file_load refused: {}\n", format_args!("{r}"));
+    }
+}
+
 /// What the probe needs to know about the running kernel.
 fn machine() -> Machine {
     // SAFETY: the helpers read boot-time flags.
@@ -42,11 +54,7 @@ fn machine() -> Machine {
 /// `ENOEXEC`, logged with the rule, if not.
 pub(crate) fn probe(file: &[u8]) -> Result<Header> {
     Header::probe(file, &machine()).map_err(|r| {
-        if r == bzimage::Refusal::Efi32 {
-            pr_debug!("kexec-bzImage64: {}\n", format_args!("{r}"));
-        } else {
-            pr_err!("kexec-bzImage64: {}\n", format_args!("{r}"));
-        }
+        log_refusal(r);
         refused(r)
     })
 }
@@ -244,7 +252,7 @@ pub(crate) fn load(
     cmdline: &[u8],
 ) -> Result<Loaded> {
     header.check_load(cmdline.len() as u64).map_err(|r| {
-        pr_err!("kexec-bzImage64: {}\n", format_args!("{r}"));
+        log_refusal(r);
         refused(r)
     })?;
     let crash = image.is_crash();

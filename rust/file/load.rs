@@ -78,7 +78,19 @@ fn read_inputs(req: &Request) -> Result<Inputs> {
         req.kernel_fd,
         bindings::kernel_read_file_id_READING_KEXEC_IMAGE,
     )?;
-    dprintk!("kexec_file: kernel_size: {:#x}\n", kernel.as_slice().len());
+    if kexec_file_dbg_print.load(ordering::Relaxed) {
+        // The C line, with the buffer's address hashed as `%p` hashes it.
+        // SAFETY: a format with one pointer and one unsigned long, and both.
+        unsafe {
+            bindings::_printk(
+                c"\x016kexec_file: kernel: %p kernel_size: %#lx\n"
+                    .as_ptr()
+                    .cast(),
+                kernel.as_slice().as_ptr(),
+                kernel.as_slice().len() as c_ulong,
+            )
+        };
+    }
     let header = bzimage64::probe(kernel.as_slice())?;
     #[cfg(CONFIG_KEXEC_SIG)]
     super::sig::validate(kernel.as_slice())?;
@@ -94,7 +106,7 @@ fn read_inputs(req: &Request) -> Result<Inputs> {
         let len = usize::try_from(req.cmdline_len).map_err(|_| ENOMEM)?;
         let c = Cmdline::copy(req.cmdline_ptr, len)?;
         crate::bzimage::check_cmdline(c.as_slice()).map_err(|r| {
-            pr_err!("kexec_file: {}\n", format_args!("{r}"));
+            pr_err!("kexec_file_load refused: {}\n", format_args!("{r}"));
             Error::from_errno(-r.errno())
         })?;
         // IMA measures the command line without its NUL (a no-op without IMA).
@@ -183,13 +195,21 @@ fn build(req: &Request, crash: bool, lock: &KexecLock) -> Result<ImageBox> {
         for i in 0..n {
             if kexec_file_dbg_print.load(ordering::Relaxed) {
                 let s = &image.c().segment[i];
-                pr_info!(
-                    "kexec_file: segment[{}]: bufsz=0x{:x} mem=0x{:x} memsz=0x{:x}\n",
-                    i,
-                    s.bufsz,
-                    s.mem,
-                    s.memsz
-                );
+                // The C line, with the buffer's address hashed.
+                // SAFETY: the format's arguments in order: an int, a pointer
+                // (only printed), a size_t, an unsigned long, a size_t.
+                unsafe {
+                    bindings::_printk(
+                        c"\x016kexec_file: segment[%d]: buf=0x%p bufsz=0x%zx mem=0x%lx memsz=0x%zx\n"
+                            .as_ptr()
+                            .cast(),
+                        i as c_int,
+                        s.__bindgen_anon_1.kbuf,
+                        s.bufsz,
+                        s.mem,
+                        s.memsz,
+                    )
+                };
             }
             image.load_segment(i).inspect_err(|e| {
                 pr_debug!("kexec_file: loading segment {} failed ({:?})\n", i, e);

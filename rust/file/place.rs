@@ -43,10 +43,64 @@ pub(crate) fn kbuf(
     k
 }
 
+/// `get_order(size)`: the smallest order of pages that holds `size` bytes.
+fn order_of(size: c_ulong) -> u32 {
+    let pages = size.saturating_sub(1) >> bindings::PAGE_SHIFT;
+    c_ulong::BITS - pages.leading_zeros()
+}
+
+/// Takes a block of the default CMA area as the buffer's memory
+/// (`kexec_alloc_contig`): a normal image's segment in such a block is in
+/// place already and needs no copy at kexec time. Not for crash images, nor
+/// when userspace asked for none (`KEXEC_FILE_NO_CMA`); a block that overlaps
+/// an earlier segment is given back. The block ignores the buffer's bounds,
+/// as in C. Without `CONFIG_DMA_CMA`, or without a default area, there is
+/// never a block.
+fn alloc_contig(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> bool {
+    if image.c().no_cma() != 0 || image.is_crash() {
+        return false;
+    }
+    let pages = kbuf.memsz >> bindings::PAGE_SHIFT;
+    // SAFETY: asks the CMA allocator for `pages` pages, without a warning.
+    let block = unsafe {
+        bindings::kexec_rust_dma_alloc_contiguous(pages as usize, order_of(kbuf.buf_align))
+    };
+    if block.is_null() {
+        return false;
+    }
+    // SAFETY: `block` is the first page of the block just allocated.
+    let mem =
+        (unsafe { bindings::kexec_rust_page_to_boot_pfn(block) } as u64) << bindings::PAGE_SHIFT;
+    let table = image.segments();
+    // The C test takes `mem + memsz` as the inclusive end: one byte too far.
+    if hole::overlaps(table.as_slice(), mem, mem.wrapping_add(kbuf.memsz as u64)) {
+        pr_debug!("kexec_file: CMA block at {:#x} overlaps a segment\n", mem);
+        // SAFETY: the block is ours and unused.
+        unsafe { bindings::kexec_rust_dma_release_from_contiguous(block, pages as c_int) };
+        return false;
+    }
+    kbuf.mem = mem as c_ulong;
+    kbuf.cma = block;
+    // SAFETY: the block's pages, now the segment's; the arch's hook (memory
+    // encryption) runs on them as on every page an image takes, and
+    // `kimage_free` runs the matching one before it gives the block back.
+    unsafe {
+        bindings::arch_kexec_post_alloc_pages(
+            bindings::kexec_rust_page_address(block),
+            pages as c_uint,
+            0,
+        )
+    };
+    true
+}
+
 /// Finds a place for `kbuf` and sets `kbuf.mem` (`kexec_locate_mem_hole`);
 /// `EADDRNOTAVAIL` if there is none. An address already set is kept as is.
 pub(crate) fn locate(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> Result {
     if kbuf.mem != MEM_UNKNOWN {
+        return Ok(());
+    }
+    if alloc_contig(image, kbuf) {
         return Ok(());
     }
     let req = HoleRequest {
@@ -166,6 +220,7 @@ pub(crate) fn add(image: &mut Kimage, kbuf: &mut bindings::kexec_buf) -> Result 
     kbuf.cma = core::ptr::null_mut();
     locate(image, kbuf)?;
     image.push_segment(
+        kbuf.cma,
         kbuf.buffer.cast(),
         kbuf.bufsz as usize,
         kbuf.mem as u64,

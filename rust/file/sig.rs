@@ -76,7 +76,11 @@ pub(crate) fn validate(kernel: &[u8]) -> Result {
             && bindings::kexec_rust_locked_down_kexec() != 0
     };
     if refused {
-        pr_err!("kexec_file: the kernel is locked down and the new kernel's signature did not verify ({})\n", ret);
+        pr_err!(
+            "kexec_file_load refused: the kernel is locked down and the new kernel's signature \
+             did not verify ({})\n",
+            ret
+        );
         return Err(EPERM);
     }
     pr_debug!(

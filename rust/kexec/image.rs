@@ -180,8 +180,17 @@ impl Kimage {
     }
 
     /// Appends a segment whose data is the kernel buffer `buf` (kexec_file_load's
-    /// `kexec_add_buffer`, which checked that there is room).
-    pub(crate) fn push_segment(&mut self, buf: *const c_void, bufsz: usize, mem: u64, memsz: u64) {
+    /// `kexec_add_buffer`, which checked that there is room); `cma` is null or
+    /// the CMA block at `mem` that the segment lives in, which the image owns
+    /// from here on.
+    pub(crate) fn push_segment(
+        &mut self,
+        cma: *mut bindings::page,
+        buf: *const c_void,
+        bufsz: usize,
+        mem: u64,
+        memsz: u64,
+    ) {
         let img = self.c_mut();
         let i = img.nr_segments as usize;
         if let Some(dst) = img.segment.get_mut(i) {
@@ -189,7 +198,7 @@ impl Kimage {
             dst.bufsz = bufsz;
             dst.mem = mem as c_ulong;
             dst.memsz = memsz as usize;
-            img.segment_cma[i] = core::ptr::null_mut();
+            img.segment_cma[i] = cma;
             img.nr_segments += 1;
         }
     }
@@ -527,6 +536,9 @@ impl Kimage {
     fn free_contents(&mut self, prepared: bool) {
         if !prepared {
             self.free_control_pages();
+            // kexec_file_load may have taken CMA blocks for segments before it
+            // failed (the C code leaks them on that path).
+            self.free_cma_blocks();
             return;
         }
         #[cfg(CONFIG_CRASH_DUMP)]
@@ -547,6 +559,16 @@ impl Kimage {
         // SAFETY: the arch undoes what `machine_kexec_prepare` did to this image.
         unsafe { bindings::machine_kexec_cleanup(self.as_ptr()) };
         self.free_control_pages();
+        self.free_cma_blocks();
+        #[cfg(CONFIG_KEXEC_FILE)]
+        if self.is_file_mode() {
+            // SAFETY: frees what kexec_file_load allocated for this image.
+            unsafe { bindings::kimage_file_post_load_cleanup(self.as_ptr()) };
+        }
+    }
+
+    /// Gives back the CMA blocks that segments live in.
+    fn free_cma_blocks(&mut self) {
         let nr = (self.c().nr_segments as usize).min(SEGMENT_MAX);
         for i in 0..nr {
             let cma = self.c().segment_cma[i];
@@ -563,11 +585,6 @@ impl Kimage {
                 }
                 self.c_mut().segment_cma[i] = core::ptr::null_mut();
             }
-        }
-        #[cfg(CONFIG_KEXEC_FILE)]
-        if self.is_file_mode() {
-            // SAFETY: frees what kexec_file_load allocated for this image.
-            unsafe { bindings::kimage_file_post_load_cleanup(self.as_ptr()) };
         }
     }
 }

@@ -6,6 +6,8 @@
 #                 programs (tools/guest/): what the second and the capture kernel boot with.
 # FLAVOUR.cpio.gz the same plus /boot/bzImage (that flavour's kernel) and
 #                 /boot/initrd.gz (the inner image): what QEMU boots first.
+# FLAVOUR-sig.cpio.gz  the same plus /boot/sig/: that kernel signed with the
+#                 test keys of scripts/keys.sh and not, for the kexec-sig scenarios.
 #
 # The inner image is rebuilt before the outer one, so the second kernel never runs
 # stale scripts.
@@ -58,3 +60,41 @@ install -m 0644 "$bzimage" "$root/boot/bzImage"
 install -m 0644 "$OUT_DIR/inner.cpio.gz" "$root/boot/initrd.gz"
 make_cpio "$root" "$OUT_DIR/$flavour.cpio.gz"
 log "initramfs: $OUT_DIR/$flavour.cpio.gz ($(du -h "$OUT_DIR/$flavour.cpio.gz" | cut -f1))"
+
+# FLAVOUR-sig.cpio.gz, for the kexec-sig scenarios: the same plus /boot/sig/,
+# that flavour's kernel signed (sbsign, Authenticode) with the trusted test key
+# of scripts/keys.sh, whose certificate the kernel was built with; with the
+# untrusted one; unsigned; and signed with the trusted key, then one byte of
+# its payload flipped.
+keys=$("$REPO/scripts/keys.sh")
+kconfig=$BUILD_DIR/$flavour/.config
+if ! grep -qxF "CONFIG_SYSTEM_TRUSTED_KEYS=\"$keys/trusted.crt\"" "$kconfig"; then
+    rm -f "$OUT_DIR/$flavour-sig.cpio.gz"
+    log "the $flavour kernel was built without the test certificate $keys/trusted.crt: no $flavour-sig.cpio.gz (run scripts/build-kernel.sh $flavour)"
+    exit 0
+fi
+[ "$keys/trusted.crt" -ot "$BUILD_DIR/$flavour/vmlinux" ] ||
+    die "$keys/trusted.crt is newer than the $flavour kernel: run scripts/build-kernel.sh $flavour"
+show_version sbsign sbsign --version
+sig=$root/boot/sig
+mkdir -p "$sig"
+for k in trusted untrusted; do
+    out=$(sbsign --key "$keys/$k.key" --cert "$keys/$k.crt" --output "$sig/$k.bzImage" "$bzimage" 2>&1) ||
+        die "sbsign with the $k test key failed: $out"
+done
+install -m 0644 "$bzimage" "$sig/unsigned.bzImage"
+# The byte in the middle of the file is in the compressed kernel (the PE
+# section .text), which the signature's digest covers: sbverify checks below
+# that the flip breaks the signature.
+cp "$sig/trusted.bzImage" "$sig/modified.bzImage"
+off=$(( $(stat -c %s "$bzimage") / 2 ))
+byte=$(od -An -tu1 -j "$off" -N1 "$sig/modified.bzImage" | tr -d ' ')
+printf "\\$(printf %03o $((byte ^ 0xff)))" | dd of="$sig/modified.bzImage" bs=1 seek="$off" conv=notrunc status=none
+[ "$(cmp -l "$sig/trusted.bzImage" "$sig/modified.bzImage" | wc -l)" = 1 ] ||
+    die "flipping byte $off of the signed image did not change exactly one byte"
+sbverify --cert "$keys/trusted.crt" "$sig/trusted.bzImage" >/dev/null 2>&1 ||
+    die "sbverify refuses the image signed with the trusted test key"
+! sbverify --cert "$keys/trusted.crt" "$sig/modified.bzImage" >/dev/null 2>&1 ||
+    die "sbverify accepts the signed image with byte $off flipped"
+make_cpio "$root" "$OUT_DIR/$flavour-sig.cpio.gz"
+log "initramfs: $OUT_DIR/$flavour-sig.cpio.gz ($(du -h "$OUT_DIR/$flavour-sig.cpio.gz" | cut -f1)), the kernel signed and not (byte $off flipped in modified.bzImage)"

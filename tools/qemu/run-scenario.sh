@@ -10,7 +10,7 @@
 #
 # Environment: QEMU_TIMEOUT (seconds, default 300), GUEST_MEM (default 1G; 2G for
 # kexec-big),
-# GUEST_CPUS (default 2), CRASHKERNEL (default 96M, kdump and errno), KR_APPEND (extra
+# GUEST_CPUS (default 2), CRASHKERNEL (default 96M, kdump, errno and errno-file), KR_APPEND (extra
 # kernel arguments for the first kernel), KR_SEED (vmcore-pattern's seed, default random;
 # fuzz and fuzz-long: kexec-fuzz's seed, default 1, the same on both kernels so
 # that their replays can be diffed), KR_CALLS (fuzz: replayed calls, default
@@ -35,8 +35,8 @@ crashkernel=${CRASHKERNEL:-96M}
 
 # The stage whose KR-DONE ends a successful run.
 case $scenario in
-    boot | errno | crash-shrink | leak | fuzz | fuzz-long | race) final=1 ;;
-    kexec | kexec-file | kexec-efi | kexec-l4 | unload | kexec-big | bench-copy) final=2 ;;
+    boot | errno | errno-file | crash-shrink | leak | fuzz | fuzz-long | race | kexec-sig-nolockdown) final=1 ;;
+    kexec | kexec-file | kexec-efi | kexec-l4 | unload | kexec-big | bench-copy | kexec-sig) final=2 ;;
     kdump | kdump-file | vmcore-pattern | vmcore-bad | crash-types) final=capture ;;
     # The machine resets from the relocate stub's exception reporter: no stage
     # finishes. Rust only: the stock stub's reporter halts instead.
@@ -50,8 +50,10 @@ esac
 
 bzimage=$BUILD_DIR/$flavour/arch/x86/boot/bzImage
 initramfs=$OUT_DIR/$flavour.cpio.gz
+# kexec-sig*: the initramfs with the signed and unsigned images in /boot/sig.
+case $scenario in kexec-sig*) initramfs=$OUT_DIR/$flavour-sig.cpio.gz ;; esac
 [ -f "$bzimage" ] || die "no $flavour kernel: run scripts/build-kernel.sh $flavour"
-[ -f "$initramfs" ] || die "no $flavour initramfs: run tools/initramfs/build.sh $flavour"
+[ -f "$initramfs" ] || die "no $flavour initramfs $initramfs: run tools/initramfs/build.sh $flavour"
 
 dir=$OUT_DIR/$flavour/$scenario
 if [ "$scenario" = vmcore-bad ]; then
@@ -88,7 +90,7 @@ append="console=ttyS0 panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 [ "$scenario" = crash-types ] || append="$append nowatchdog"
 disk=()
 case $scenario in
-    kdump | kdump-file | errno | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload | crash-types | leak | \
+    kdump | kdump-file | errno | errno-file | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload | crash-types | leak | \
         fuzz | fuzz-long | race)
         append="$append crashkernel=$crashkernel" ;;
 esac
@@ -123,6 +125,10 @@ fi
 # identify_cpu() clears for a moment during boot, and an interrupt that comes in
 # then (as one can in a kexec'd kernel) is reported as a wild access.
 [ "$flavour" != debug ] || append="$append no5lvl krkeep=no5lvl"
+# kexec-sig: the first kernel locked down (integrity), so that kexec_file_load
+# refuses an image whose signature does not check out (KEXEC_SIG without
+# KEXEC_SIG_FORCE); kexec-sig-nolockdown boots without it.
+[ "$scenario" != kexec-sig ] || append="$append lockdown=integrity"
 # kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
 # every other scenario runs on 5-level paging).
 [ "$scenario" = kexec-l4 ] && append="$append no5lvl"
@@ -289,6 +295,25 @@ if [ "$scenario" = errno ]; then
     cases=$(grep -c '^[0-9][0-9] ' "$dir/errno.txt" || true)
     [ "$cases" -ge 40 ] || verdict FAIL "kexec-errno printed only $cases cases"
     verdict PASS "kexec-errno ran $cases cases in $(cat "$dir/elapsed")s"
+fi
+if [ "$scenario" = errno-file ]; then
+    # The kexec_file_load corpus: one line per case (errno and the three sysfs
+    # values after it) and the kernel's lines, which the host diffs.
+    sed -n '/^KR-FILE-ERRNO-BEGIN/,/^KR-FILE-ERRNO-END/p' "$serial" | sed 's/\r$//' |
+        grep -v '^KR-\|^\[ *[0-9.]*\]' >"$dir/file-errno.txt" || true
+    cases=$(grep -c '^[0-9]\{2,\} ' "$dir/file-errno.txt" || true)
+    [ "$cases" -ge 40 ] || verdict FAIL "kexec-errno file printed only $cases cases"
+    verdict PASS "kexec-errno file ran $cases kexec_file_load cases in $(cat "$dir/elapsed")s"
+fi
+if [ "$scenario" = kexec-sig ] || [ "$scenario" = kexec-sig-nolockdown ]; then
+    # Per image (and kexec_load): the errno, kexec_loaded after the call, and
+    # the kernel's lines with stock's prefixes; the host diffs the two kernels'.
+    sed -n '/^KR-SIG-BEGIN/,/^KR-SIG-END/p' "$serial" | sed 's/\r$//' |
+        grep -v '^KR-\|^\[ *[0-9.]*\]' >"$dir/sig.txt" || true
+    answers=$(grep -E '^(trusted|untrusted|unsigned|modified|kexec_load) [^ ]+ kexec_loaded=' "$dir/sig.txt" |
+        cut -d' ' -f1,2 | paste -sd ';' | sed 's/;/; /g' || true)
+    [ "$(grep -c ' kexec_loaded=' "$dir/sig.txt" || true)" -eq 5 ] || verdict FAIL "expected 5 answers (4 images, kexec_load), got: $answers"
+    verdict PASS "$answers; $boots kernels booted, stage '$final' reached in $(cat "$dir/elapsed")s"
 fi
 if [ "$scenario" = fuzz ] || [ "$scenario" = fuzz-long ]; then
     # fuzz: the replay's lines, which the host diffs between the two kernels.

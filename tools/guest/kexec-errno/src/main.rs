@@ -9,6 +9,11 @@
 //! every line must depend only on the kernel's behaviour (no addresses, no times).
 //! Cases that change global state (load limits, kexec_load_disabled) run last.
 //! The guest boots with crashkernel= so crash loads have a window to aim at.
+//!
+//! `kexec-errno file` runs the kexec_file_load corpus instead (file.rs), and
+//! `kexec-errno fault` reboots into a page of `ud2` (see `fault`).
+
+mod file;
 
 use std::fs;
 use std::io::Error;
@@ -181,8 +186,13 @@ fn fault() -> ! {
 }
 
 fn main() {
-    if std::env::args().nth(1).as_deref() == Some("fault") {
-        fault();
+    match std::env::args().nth(1).as_deref() {
+        Some("fault") => fault(),
+        Some("file") => {
+            file::run();
+            return;
+        }
+        _ => {}
     }
     let crash = crash_window();
     let ram_pages = mem_total_pages();
