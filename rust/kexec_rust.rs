@@ -34,6 +34,8 @@
 use kernel::prelude::*;
 
 mod abi;
+#[cfg(CONFIG_KEXEC_RUST_FILE)]
+pub mod bzimage;
 pub mod control;
 pub mod corehdr;
 #[cfg(CONFIG_KEXEC_RUST_CRASH)]
@@ -49,8 +51,6 @@ mod kexec;
 #[cfg(CONFIG_KEXEC_RUST_RELOCATE)]
 #[path = "../arch/x86/machine_kexec.rs"]
 mod machine_kexec;
-#[cfg(CONFIG_KEXEC_RUST_FILE)]
-pub mod bzimage;
 pub mod purgatory;
 pub mod request;
 pub mod segment;
