@@ -444,6 +444,40 @@ def load_series(args, kind="load"):
     load_report(args, samples, title, kind)
 
 
+def reboot_series(args):
+    """The kexec -e latencies alone, after kexec -l (kexec_load) and after
+    kexec -s -l (kexec_file_load, whose purgatory checks the SHA-256 of every
+    segment before it enters the new kernel): one boot per sample each, the
+    kernels alternating. Writes results/bench/reboot.txt."""
+    def parse(r):
+        t0, _ = r.first(r"^KR-INFO kexec -e at")
+        t1, _ = r.first(r"^KR-STAGE 2 ")
+        if t0 is None or t1 is None:
+            r.fail("no kexec -e or stage 2 line")
+        return {"ms": (t1 - t0) * 1e3}
+
+    lines = []
+    info = machine_info(args)
+    lines.append(f"kexec -e to the second kernel's init (ms, host clock on the serial lines), "
+                 f"{args.reboot_only} boots per kernel alternating; {info['date']}, {info['host']}, {info['qemu']}")
+    samples_all = {}
+    for scenario, name in (("kexec", "reboot"), ("kexec-file", "reboot_file")):
+        samples = boot_series(args, args.reboot_only, list(FLAVOURS), (scenario, "1G", "", "2"), parse,
+                              lambda _k, n=name: n)
+        a, b = samples["rust"]["ms"], samples["stock"]["ms"]
+        lo, hi = ratio_ci(a, b)
+        ratio = statistics.median(a) / statistics.median(b)
+        lines.append(f"{name:12} stock {statistics.median(b):8.1f}  rust {statistics.median(a):8.1f}  "
+                     f"rust/stock {ratio:.3f} [{lo:.3f}, {hi:.3f}]  {verdict(lo, hi, 'lower')}")
+        samples_all[name] = {k: [round(x, 1) for x in samples[k]["ms"]] for k in FLAVOURS}
+    lines.append("(ratio of the medians [95% bootstrap interval, 10000 resamples of each kernel's boots])")
+    lines.append("samples: " + json.dumps(samples_all))
+    os.makedirs(args.results, exist_ok=True)
+    with open(os.path.join(args.results, "reboot.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 VMCORE_MODES = ("read4k", "read64k", "read1m", "mmap")
 
 
@@ -581,6 +615,9 @@ def main():
                     help="only the kexec_file_load metrics: N boots per kernel, alternating; "
                          "writes results/bench/FILELOAD_FILE")
     ap.add_argument("--fileload-file", default="fileload.txt")
+    ap.add_argument("--reboot-only", type=int, default=0, metavar="N",
+                    help="only the kexec -e latencies after kexec -l and kexec -s -l: N boots per kernel "
+                         "each, alternating; writes results/bench/reboot.txt")
     ap.add_argument("--vmcore-only", type=int, default=0, metavar="N",
                     help="only /proc/vmcore throughput: N bench-kdump boots per kernel, alternating; "
                          "writes results/bench/vmcore.txt")
@@ -606,6 +643,9 @@ def main():
         return
     if args.fileload_only:
         load_series(args, "fileload")
+        return
+    if args.reboot_only:
+        reboot_series(args)
         return
     if args.vmcore_only:
         vmcore_series(args)
