@@ -95,10 +95,17 @@ fn random_start(start: u64, end: u64, r: u16) -> Option<u64> {
 /// combines the two).
 ///
 /// `None` also where the C arithmetic would wrap around 0 or `u64::MAX`
-/// (where C goes on from the other end of the address space), for a range
-/// whose `end` is below its `start`, and for an empty request (`memsz == 0`,
-/// which `kexec_add_buffer` never passes). The C code computes the size of
-/// the range `[0, u64::MAX]` as 0 and skips it; so does this function.
+/// (where C goes on from the other end of the address space) and for a range
+/// whose `end` is below its `start`. The C code computes the size of the
+/// range `[0, u64::MAX]` as 0 and skips it; so does this function.
+///
+/// An empty request (`memsz == 0`) is answered as C answers it: a bzImage
+/// whose `init_size` rounds to 0 in 32 bits asks for one. The first top-down
+/// candidate is then one past the range's last byte (aligned down), and the
+/// overlap test is made with an end one below the start, so only a segment
+/// that straddles the candidate conflicts. The segment rules refuse such a
+/// segment later (its data is larger than its memory) unless it has no data
+/// either.
 pub fn search_range(
     start: u64,
     end: u64,
@@ -106,7 +113,7 @@ pub fn search_range(
     taken: &[Segment],
     random: Option<u16>,
 ) -> Option<u64> {
-    if req.memsz == 0 || end < start {
+    if end < start {
         return None;
     }
     // The C size `end - start + 1`, 0 for the whole address space.
@@ -124,6 +131,15 @@ pub fn search_range(
     }
 }
 
+/// `candidate + memsz - 1`: the last byte, one below the start for an empty
+/// request; `None` where C would wrap.
+fn last_byte(candidate: u64, memsz: u64) -> Option<u64> {
+    match memsz {
+        0 => candidate.checked_sub(1),
+        n => candidate.checked_add(n - 1),
+    }
+}
+
 /// `locate_mem_hole_top_down`, for at most `steps` candidates.
 fn top_down(
     start: u64,
@@ -135,8 +151,11 @@ fn top_down(
 ) -> Option<u64> {
     let mask = mask(req.align);
     let last = end.min(req.max);
-    // `last - memsz + 1`, with `memsz >= 1`.
-    let mut candidate = last.checked_sub(req.memsz - 1)?;
+    // `last - memsz + 1`.
+    let mut candidate = match req.memsz {
+        0 => last.checked_add(1)?,
+        n => last.checked_sub(n - 1)?,
+    };
     if let Some(r) = random {
         candidate = random_start(candidate, last, r)?;
     }
@@ -145,7 +164,7 @@ fn top_down(
         if candidate < start || candidate < req.min {
             return None;
         }
-        let candidate_end = candidate.checked_add(req.memsz - 1)?;
+        let candidate_end = last_byte(candidate, req.memsz)?;
         if !overlaps(taken, candidate, candidate_end) {
             return Some(candidate);
         }
@@ -171,7 +190,7 @@ fn bottom_up(
     }
     for _ in 0..steps {
         candidate = align_up(candidate, mask)?;
-        let candidate_end = candidate.checked_add(req.memsz - 1)?;
+        let candidate_end = last_byte(candidate, req.memsz)?;
         if candidate_end > end || candidate_end > req.max {
             return None;
         }

@@ -381,6 +381,8 @@ pub(crate) fn load(
     })?;
     if crate::kexec::state::kexec_file_dbg_print.load(kernel::sync::atomic::ordering::Relaxed) {
         let text = &buf[area.start as usize..area.start as usize + n.saturating_sub(1)];
+        // As `%s` prints it: up to the first NUL.
+        let text = text.split(|&b| b == 0).next().unwrap_or(&[]);
         pr_info!(
             "kexec-bzImage64: Final command line is: {}\n",
             kernel::str::BStr::from_bytes(text)
@@ -388,12 +390,12 @@ pub(crate) fn load(
     }
 
     // The purgatory enters the kernel's 64-bit entry with boot_params in rsi.
+    let mut raw = [0u8; core::mem::size_of::<bindings::kexec_entry64_regs>()];
+    purgatory.get("entry64_regs", &mut raw)?;
     let stack_end = purgatory.symbol_addr("stack_end").inspect_err(|_| {
         pr_err!("kexec-bzImage64: Could not find address of symbol stack_end\n");
     })?;
     let regs = bzimage::entry_regs(params_at, kernel_at, stack_end);
-    let mut raw = [0u8; core::mem::size_of::<bindings::kexec_entry64_regs>()];
-    purgatory.get("entry64_regs", &mut raw)?;
     for (field, value) in [
         (
             core::mem::offset_of!(bindings::kexec_entry64_regs, rbx),
@@ -416,8 +418,18 @@ pub(crate) fn load(
     }
     purgatory.set("entry64_regs", &raw)?;
 
-    // What the running kernel hands on, then the loader's own fields.
-    inherit(&mut buf, zp::SCREEN_INFO, zp::SCREEN_INFO_LEN);
+    // What the running kernel hands on, then the loader's own fields. The
+    // screen is the one the kernel uses now (firmware quirks and moved PCI
+    // bars may have changed it since boot), not boot_params' copy.
+    // SAFETY: `sysfb_primary_display.screen` is a 64-byte `struct screen_info`
+    // the kernel set up at boot; kexec only reads it.
+    let screen = unsafe {
+        core::slice::from_raw_parts(
+            bindings::kexec_rust_screen_info().cast::<u8>(),
+            zp::SCREEN_INFO_LEN,
+        )
+    };
+    buf[zp::SCREEN_INFO..zp::SCREEN_INFO + zp::SCREEN_INFO_LEN].copy_from_slice(screen);
     if crash {
         // SAFETY: `buf` is a zeroed `struct boot_params` (it is at least 4096
         // bytes); crash.c writes its e820 table from the reservation and the

@@ -219,12 +219,28 @@ pub(crate) fn add(image: &mut Kimage, kbuf: &mut bindings::kexec_buf) -> Result 
     kbuf.buf_align = kbuf.buf_align.max(PAGE_SIZE);
     kbuf.cma = core::ptr::null_mut();
     locate(image, kbuf)?;
-    image.push_segment(
-        kbuf.cma,
-        kbuf.buffer.cast(),
-        kbuf.bufsz as usize,
-        kbuf.mem as u64,
-        kbuf.memsz as u64,
-    );
-    Ok(())
+    image
+        .push_segment(
+            kbuf.cma,
+            kbuf.buffer.cast(),
+            kbuf.bufsz as usize,
+            kbuf.mem as u64,
+            kbuf.memsz as u64,
+        )
+        .inspect_err(|_| {
+            if !kbuf.cma.is_null() {
+                // SAFETY: the block `alloc_contig` just took; no segment has it.
+                unsafe {
+                    bindings::arch_kexec_pre_free_pages(
+                        bindings::kexec_rust_page_address(kbuf.cma),
+                        (kbuf.memsz >> bindings::PAGE_SHIFT) as c_uint,
+                    );
+                    bindings::kexec_rust_dma_release_from_contiguous(
+                        kbuf.cma,
+                        (kbuf.memsz >> bindings::PAGE_SHIFT) as c_int,
+                    );
+                }
+                kbuf.cma = core::ptr::null_mut();
+            }
+        })
 }

@@ -184,8 +184,8 @@ impl Loaded {
             pr_err!(
                 "kexec_file: symbol {} size mismatch: expected {} actual {}\n",
                 name,
-                size,
-                sym.size
+                sym.size,
+                size
             );
             return Err(EINVAL);
         }

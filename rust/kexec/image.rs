@@ -3,8 +3,9 @@
 //! The kimage: a loaded image's segments, pages, entry list and control pages.
 //!
 //! [`Kimage`] is the Rust type of an image. Its storage is C's `struct kimage`,
-//! because the arch code and kernel/kexec_file.c read and fill it (and
-//! kexec_file.c frees a half-built one with `kfree`); that structure is an
+//! because the arch code and crash.c (and, with `KEXEC_RUST_FILE=n`,
+//! kernel/kexec_file.c, which frees a half-built one with `kfree`) read and
+//! fill it; that structure is an
 //! implementation detail reached through one accessor, [`Kimage::c`] /
 //! [`Kimage::c_mut`]. [`ImageBox`] owns an image and frees everything it holds
 //! when dropped. What kernel/kexec_core.c did with an image is here, on the
@@ -167,7 +168,7 @@ impl Kimage {
         SegmentTable { segs, n }
     }
 
-    /// Sets the segments (kexec_load; kexec_file_load's loaders add theirs in C).
+    /// Sets the segments (kexec_load; kexec_file_load adds its own one by one).
     pub(crate) fn set_segments(&mut self, segs: &[Segment]) {
         let img = self.c_mut();
         img.nr_segments = segs.len().min(SEGMENT_MAX) as c_ulong;
@@ -180,9 +181,10 @@ impl Kimage {
     }
 
     /// Appends a segment whose data is the kernel buffer `buf` (kexec_file_load's
-    /// `kexec_add_buffer`, which checked that there is room); `cma` is null or
-    /// the CMA block at `mem` that the segment lives in, which the image owns
-    /// from here on.
+    /// `kexec_add_buffer`); `cma` is null or the CMA block at `mem` that the
+    /// segment lives in, which the image owns from here on. `EINVAL` (and the
+    /// block is not taken) when the image has all its segments.
+    #[cfg(CONFIG_KEXEC_RUST_FILE)]
     pub(crate) fn push_segment(
         &mut self,
         cma: *mut bindings::page,
@@ -190,20 +192,21 @@ impl Kimage {
         bufsz: usize,
         mem: u64,
         memsz: u64,
-    ) {
+    ) -> Result {
         let img = self.c_mut();
         let i = img.nr_segments as usize;
-        if let Some(dst) = img.segment.get_mut(i) {
-            dst.__bindgen_anon_1.kbuf = buf as *mut c_void;
-            dst.bufsz = bufsz;
-            dst.mem = mem as c_ulong;
-            dst.memsz = memsz as usize;
-            img.segment_cma[i] = cma;
-            img.nr_segments += 1;
-        }
+        let dst = img.segment.get_mut(i).ok_or(EINVAL)?;
+        dst.__bindgen_anon_1.kbuf = buf as *mut c_void;
+        dst.bufsz = bufsz;
+        dst.mem = mem as c_ulong;
+        dst.memsz = memsz as usize;
+        img.segment_cma[i] = cma;
+        img.nr_segments += 1;
+        Ok(())
     }
 
     /// Whether control pages have been allocated.
+    #[cfg(CONFIG_KEXEC_RUST_FILE)]
     pub(crate) fn has_control_pages(&self) -> bool {
         let head = &self.c().control_pages;
         !core::ptr::eq(head.next, head)
@@ -356,8 +359,10 @@ impl Kimage {
     fn source(&self, seg: &Segment) -> Source {
         if self.is_file_mode() {
             // SAFETY: kexec_file_load's loaders give each segment a kernel
-            // buffer of `bufsz` bytes, kept until the image is freed and not
-            // written while the segment loads.
+            // buffer of `bufsz` bytes, which the load keeps until it has
+            // copied every segment (this is only called then) and does not
+            // write meanwhile. Afterwards the pointers dangle, as in C, and
+            // nothing reads them.
             Source::Kernel(unsafe {
                 KernelBuffer::new(seg.buf as usize as *const u8, seg.bufsz as usize)
             })
@@ -602,7 +607,9 @@ fn data_in_page(seg: &Segment, offset: u64) -> usize {
 ///
 /// `ptr` is a [`Kimage`] allocated by [`ImageBox::new`] as a `KBox` of the C
 /// structure, and nothing else refers to it. Until `prepared` is set it holds
-/// no pages but its control pages, and the arch has not seen it.
+/// no pages but its control pages and the CMA blocks kexec_file_load took for
+/// segments (which the arch's post-allocation hook has seen), and the arch has
+/// not seen the image itself.
 pub(crate) struct ImageBox {
     ptr: NonNull<Kimage>,
     prepared: bool,

@@ -531,6 +531,12 @@ pub fn run() {
     let no_xlf64 = xlf("no-xlf-kernel-64", XLF_KERNEL_64);
     let no_xlf4g = xlf("no-xlf-above-4g", XLF_CAN_BE_LOADED_ABOVE_4G);
     let no_xlf5 = xlf("no-xlf-5level", XLF_5LEVEL);
+    // init_size rounds up to a page in 32 bits: 0 and anything above
+    // 0xfffff000 give the kernel buffer no memory at all.
+    let init0 = variant("init-size-0", &|v| v[0x260..0x264].copy_from_slice(&0u32.to_le_bytes()));
+    let init_wrap = variant("init-size-wrap", &|v| {
+        v[0x260..0x264].copy_from_slice(&0xffff_f800u32.to_le_bytes())
+    });
     let cmd100 = variant("cmdline-size-100", &|v| v[CMDLINE_SIZE..CMDLINE_SIZE + 4].copy_from_slice(&100u32.to_le_bytes()));
     // setup_sects 0 means 4: the loader then wants (4 + 1) * 512 bytes.
     let sects0 = |len: usize| {
@@ -693,6 +699,8 @@ pub fn run() {
     run.case("T29 XLF_KERNEL_64 clear", || load(no_xlf64, 0));
     run.case("T29 XLF_CAN_BE_LOADED_ABOVE_4G clear", || load(no_xlf4g, 0));
     run.case("T30 XLF_5LEVEL clear", || load(no_xlf5, 0));
+    run.case("init_size 0", || load(init0, 0));
+    run.case("init_size 0xfffff800 (rounds to 0)", || load(init_wrap, 0));
     let (l70, p70) = cmdline_of(70, true);
     let (l80, p80) = cmdline_of(80, true);
     let (l101, p101) = cmdline_of(101, true);
