@@ -135,17 +135,15 @@ fn read_inputs(req: &Request) -> Result<Inputs> {
 /// after the segment rules passed (the last part of `kimage_file_alloc_init`).
 fn alloc_control(image: &mut ImageBox, crash: bool, lock: &KexecLock) -> Result {
     image.check_segments(lock)?;
-    let control = image.alloc_control_pages(0).inspect_err(|_| {
-        pr_err!("kexec_file: Could not allocate control_code_buffer\n");
-    })?;
-    image.c_mut().control_code_page = control.as_ptr();
-    if !crash {
-        let swap = image.alloc_control_pages(0).inspect_err(|_| {
-            pr_err!("kexec_file: Could not allocate swap buffer\n");
-        })?;
-        image.c_mut().swap_page = swap.as_ptr();
-    }
-    Ok(())
+    image.alloc_code_and_swap_pages(crash, |what| {
+        // The C code's lines.
+        let buffer = if what == "swap" {
+            "swap buffer"
+        } else {
+            "control_code_buffer"
+        };
+        pr_err!("kexec_file: Could not allocate {}\n", buffer);
+    })
 }
 
 /// Builds, prepares and copies the new image.

@@ -253,6 +253,29 @@ impl Kimage {
         Ok(())
     }
 
+    /// The control code page and, for a normal image (`!crash`), the swap
+    /// page, once every segment is known (the end of `kimage_alloc_init` and
+    /// of `kimage_file_alloc_init`). `no_memory(what)` logs the caller's line
+    /// for the page that could not be had ("control" or "swap").
+    pub(crate) fn alloc_code_and_swap_pages(
+        &mut self,
+        crash: bool,
+        no_memory: impl Fn(&str),
+    ) -> Result {
+        // KEXEC_CONTROL_PAGE_SIZE is one page on x86_64: order 0.
+        let control = self
+            .alloc_control_pages(0)
+            .inspect_err(|_| no_memory("control"))?;
+        self.c_mut().control_code_page = control.as_ptr();
+        if !crash {
+            let swap = self
+                .alloc_control_pages(0)
+                .inspect_err(|_| no_memory("swap"))?;
+            self.c_mut().swap_page = swap.as_ptr();
+        }
+        Ok(())
+    }
+
     /// Allocates `2^order` control pages: memory that is no destination and
     /// that the stub may use. A normal image takes them from the allocator, a
     /// crash image from a hole in the reservation.

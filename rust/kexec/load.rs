@@ -40,17 +40,14 @@ fn alloc_image(entry: u64, segs: &[Segment], crash: bool, lock: &KexecLock) -> R
     }
     // The segments passed `segment::validate` already; this accepts their memory.
     image.check_segments(lock)?;
-    // KEXEC_CONTROL_PAGE_SIZE is one page on x86_64: order 0.
-    let control = image.alloc_control_pages(0).inspect_err(|_| {
-        pr_err!("kexec_load: no memory for the control code page\n");
+    image.alloc_code_and_swap_pages(crash, |what| {
+        let page = if what == "swap" {
+            "swap page"
+        } else {
+            "control code page"
+        };
+        pr_err!("kexec_load: no memory for the {}\n", page);
     })?;
-    image.c_mut().control_code_page = control.as_ptr();
-    if !crash {
-        let swap = image.alloc_control_pages(0).inspect_err(|_| {
-            pr_err!("kexec_load: no memory for the swap page\n");
-        })?;
-        image.c_mut().swap_page = swap.as_ptr();
-    }
     Ok(image)
 }
 
