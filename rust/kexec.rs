@@ -17,7 +17,7 @@
 
 pub(crate) mod ffi;
 pub(crate) mod image;
-mod load;
+pub(crate) mod load;
 pub(crate) mod page;
 mod reboot;
 pub(crate) mod reservation;

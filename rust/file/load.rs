@@ -20,7 +20,6 @@ use crate::kexec::image::{ImageBox, Kimage, KEXEC_TYPE_CRASH};
 use crate::kexec::reservation;
 use crate::kexec::state::{self, kexec_file_dbg_print, KexecLock};
 use kernel::bindings;
-use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::sync::atomic::ordering;
 
@@ -170,27 +169,11 @@ fn build(req: &Request, crash: bool, lock: &KexecLock) -> Result<ImageBox> {
         )?;
         alloc_control(&mut image, crash, lock)?;
 
-        #[cfg(CONFIG_CRASH_HOTPLUG)]
-        // SAFETY: the arch looks at the image and the flags.
-        if crash
-            && unsafe { bindings::arch_crash_hotplug_support(image.as_ptr(), req.flags as c_ulong) }
-                != 0
-        {
-            image.c_mut().set_hotplug_support(1);
-        }
-
-        image.set_prepared();
-        // SAFETY: the image is complete but for its segments' data; the arch
-        // sets up its own state in it, which `machine_kexec_cleanup` undoes.
-        to_result(unsafe { bindings::machine_kexec_prepare(image.as_ptr()) })?;
-        // SAFETY: the image is ours, under the kexec lock; after the arch, which
-        // may touch crash memory.
-        to_result(unsafe { bindings::kimage_crash_copy_vmcoreinfo(image.as_ptr()) })?;
+        crate::kexec::load::prepare(&mut image, req.flags, crash)?;
         digest::store(&image, &mut loaded.purgatory)?;
 
-        let n = image.c().nr_segments as usize;
-        dprintk!("kexec_file: nr_segments = {}\n", n);
-        for i in 0..n {
+        dprintk!("kexec_file: nr_segments = {}\n", image.c().nr_segments);
+        crate::kexec::load::copy_segments(&mut image, |image, i| {
             if kexec_file_dbg_print.load(ordering::Relaxed) {
                 let s = &image.c().segment[i];
                 // The C line, with the buffer's address hashed.
@@ -209,11 +192,7 @@ fn build(req: &Request, crash: bool, lock: &KexecLock) -> Result<ImageBox> {
                     )
                 };
             }
-            image.load_segment(i).inspect_err(|e| {
-                pr_debug!("kexec_file: loading segment {} failed ({:?})\n", i, e);
-            })?;
-        }
-        image.terminate();
+        })?;
         // machine_kexec_post_load() is an empty inline on x86_64.
         dprintk!(
             "kexec_file: kexec_file_load: type:{}, start:0x{:x} head:0x{:x} flags:0x{:x}\n",

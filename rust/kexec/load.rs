@@ -9,7 +9,7 @@
 //! [`crate::segment::validate`] and logs the rule a refused load broke, then
 //! builds the image with [`super::image`] and installs it.
 
-use super::image::{ImageBox, KEXEC_TYPE_CRASH};
+use super::image::{ImageBox, Kimage, KEXEC_TYPE_CRASH};
 use super::reservation;
 use super::state::{self, KexecLock};
 use crate::request::{self, RequestError};
@@ -56,6 +56,16 @@ fn prepare_and_load(image: &mut ImageBox, flags: u64, crash: bool) -> Result {
     if flags & request::KEXEC_PRESERVE_CONTEXT != 0 {
         image.c_mut().set_preserve_context(1);
     }
+    prepare(image, flags, crash)?;
+    copy_segments(image, |_, _| ())
+}
+
+/// Hands a complete image (all segments known, control pages allocated) to
+/// the arch: crash hotplug support for a crash image (`flags` are the
+/// system call's), `machine_kexec_prepare`, then a crash image's copy of
+/// VMCOREINFO. From here on, freeing the image includes the arch cleanup.
+/// Shared by kexec_load and kexec_file_load.
+pub(crate) fn prepare(image: &mut ImageBox, flags: u64, crash: bool) -> Result {
     #[cfg(CONFIG_CRASH_HOTPLUG)]
     // SAFETY: the arch looks at the image and the flags.
     if crash
@@ -72,8 +82,14 @@ fn prepare_and_load(image: &mut ImageBox, flags: u64, crash: bool) -> Result {
     to_result(unsafe { bindings::machine_kexec_prepare(image.as_ptr()) })?;
     // Copied after machine_kexec_prepare(), which may touch crash memory.
     // SAFETY: the image is ours, under the kexec lock.
-    to_result(unsafe { bindings::kimage_crash_copy_vmcoreinfo(image.as_ptr()) })?;
+    to_result(unsafe { bindings::kimage_crash_copy_vmcoreinfo(image.as_ptr()) })
+}
+
+/// Copies every segment into the image, in index order, calling `before`
+/// with each index first, then ends the entry list.
+pub(crate) fn copy_segments(image: &mut ImageBox, before: impl Fn(&Kimage, usize)) -> Result {
     for i in 0..image.c().nr_segments as usize {
+        before(image, i);
         image.load_segment(i).inspect_err(|e| {
             pr_debug!("kexec: loading segment {} failed ({:?})\n", i, e);
         })?;
