@@ -204,6 +204,24 @@ KR_HELPER(int, crash_setup_memmap_entries, (struct kimage *image, void *params),
 KR_HELPER(int, locked_down_kexec, (void), security_locked_down(LOCKDOWN_KEXEC))
 KR_HELPER(bool, ima_appraise_kexec_signature, (void), ima_appraise_signature(READING_KEXEC_IMAGE))
 KR_VOID(ima_kexec_cmdline, (int fd, const void *buf, int size), ima_kexec_cmdline(fd, buf, size))
+/* The IMA measurement list handed to the next kernel (no-ops without IMA_KEXEC). */
+KR_VOID(ima_add_kexec_buffer, (struct kimage *image), ima_add_kexec_buffer(image))
+KR_VOID(ima_kexec_post_load, (struct kimage *image), ima_kexec_post_load(image))
+#include <linux/kexec_handover.h>
+/* Whether this boot hands state over (kho=on; false without KEXEC_HANDOVER). */
+KR_HELPER(bool, kho_is_enabled, (void), kho_is_enabled())
+#ifdef CONFIG_KEXEC_HANDOVER
+#include <asm/kexec_handover.h>
+/* From kernel/kexec_internal.h and kernel/liveupdate/, which are private. */
+int kho_fill_kimage(struct kimage *image);
+extern struct kho_scratch *kho_scratch;
+extern unsigned int kho_scratch_cnt;
+/* kexec handover: the metadata segment and the scratch areas it allows. */
+KR_HELPER(int, kho_fill_kimage, (struct kimage *image), kho_fill_kimage(image))
+KR_HELPER(unsigned int, kho_scratch_count, (void), kho_scratch_cnt)
+KR_HELPER(phys_addr_t, kho_scratch_addr, (unsigned int i), kho_scratch[i].addr)
+KR_HELPER(phys_addr_t, kho_scratch_size, (unsigned int i), kho_scratch[i].size)
+#endif
 #ifdef CONFIG_KEXEC_BZIMAGE_VERIFY_SIG
 #include <linux/verification.h>
 KR_HELPER(int, verify_pe_secondary, (const void *buf, unsigned long len),

@@ -6,6 +6,9 @@
 #   rust   CONFIG_KEXEC_RUST=y: our overlay
 #   debug  rust plus KASAN, KFENCE, lockdep, DEBUG_PAGEALLOC and the other checks
 #          of scripts/config/debug.config
+#   handover-stock, handover-rust
+#          stock and rust plus IMA with IMA_KEXEC and kexec handover
+#          (scripts/config/handover.config)
 #
 # All come from the same tree and the same fragment (scripts/config/kexec.config);
 # stock and rust differ only in that switch. The config is regenerated every time; Kbuild then
@@ -13,13 +16,16 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-flavour=${1:?usage: build-kernel.sh stock|rust|debug}
+flavour=${1:?usage: build-kernel.sh stock|rust|debug|handover-stock|handover-rust}
 extra=/dev/null
+off="# CONFIG_KEXEC_RUST is not set"
 case $flavour in
-    stock) switch="# CONFIG_KEXEC_RUST is not set" ;;
+    stock) switch=$off ;;
     rust) switch="CONFIG_KEXEC_RUST=y" ;;
     debug) switch="CONFIG_KEXEC_RUST=y" extra=$REPO/scripts/config/debug.config ;;
-    *) die "unknown flavour '$flavour' (stock, rust or debug)" ;;
+    handover-stock) switch=$off extra=$REPO/scripts/config/handover.config ;;
+    handover-rust) switch="CONFIG_KEXEC_RUST=y" extra=$REPO/scripts/config/handover.config ;;
+    *) die "unknown flavour '$flavour' (stock, rust, debug, handover-stock or handover-rust)" ;;
 esac
 [ -f "$SRC_DIR/Makefile" ] || die "no kernel tree at $SRC_DIR: run scripts/fetch-kernel.sh"
 
@@ -31,7 +37,14 @@ flock 9
 # The test certificate that signed images are checked against (made once).
 keys=$("$REPO/scripts/keys.sh")
 frag=$O/kexec_rust.fragment
-{ cat "$REPO/scripts/config/kexec.config"; echo "$switch"; cat "$extra"
+# The extra fragment's options replace kexec.config's lines for them.
+redefined=$(sed -nE 's/^(# )?(CONFIG_[A-Za-z0-9_]+)[= ].*/\2/p' "$extra" | paste -sd'|')
+{ if [ -n "$redefined" ]; then
+      grep -vE "^(# )?($redefined)[= ]" "$REPO/scripts/config/kexec.config"
+  else
+      cat "$REPO/scripts/config/kexec.config"
+  fi
+  echo "$switch"; cat "$extra"
   echo "CONFIG_SYSTEM_TRUSTED_KEYS=\"$keys/trusted.crt\""; } >"$frag"
 
 kmake() { "${KMAKE[@]}" -C "$SRC_DIR" O="$O" "$@"; }

@@ -3,13 +3,17 @@
 # Run every test: host `cargo test`, then each QEMU scenario on the stock kernel
 # (CONFIG_KEXEC_RUST=n, the reference) and on ours (CONFIG_KEXEC_RUST=y).
 #
-#   tools/run-tests.sh [--tier x86|debug|all] [SCENARIO...]
+#   tools/run-tests.sh [--tier x86|debug|handover|all] [SCENARIO...]
 #
-#   --tier x86    (the default) host tests, the stock and rust kernels, every
-#                 scenario on both and the comparisons between them
-#   --tier debug  the debug kernel (rust with KASAN, KFENCE, lockdep,
-#                 DEBUG_PAGEALLOC, ...): every scenario on it, no sanitizer report
-#   --tier all    both
+#   --tier x86       (the default) host tests, the stock and rust kernels, every
+#                    scenario on both and the comparisons between them
+#   --tier debug     the debug kernel (rust with KASAN, KFENCE, lockdep,
+#                    DEBUG_PAGEALLOC, ...): every scenario on it, no sanitizer report
+#   --tier handover  the handover-stock and handover-rust kernels (IMA_KEXEC and
+#                    kexec handover, booted with kho=on; DMA_CMA): handover
+#                    kexec-cma kexec-file kdump-file on both, and the
+#                    comparisons between them
+#   --tier all       all three
 #
 # Default scenarios: boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi
 # kexec-l4 unload kexec-big kdump
@@ -25,20 +29,24 @@ set -euo pipefail
 
 tier=x86
 if [ "${1:-}" = --tier ]; then
-    tier=${2:?--tier needs x86, debug or all}
+    tier=${2:?--tier needs x86, debug, handover or all}
     shift 2
 fi
 case $tier in
     x86) kernels=("${FLAVOURS[@]}") ;;
     debug) kernels=(debug) ;;
-    all) kernels=("${FLAVOURS[@]}" debug) ;;
-    *) die "unknown tier '$tier' (x86, debug or all)" ;;
+    handover) kernels=(handover-stock handover-rust) ;;
+    all) kernels=("${FLAVOURS[@]}" debug handover-stock handover-rust) ;;
+    *) die "unknown tier '$tier' (x86, debug, handover or all)" ;;
 esac
+# The handover flavours' scenarios: the hand-over itself, and the file loads
+# (normal and crash) on kernels with IMA_KEXEC and kho=on.
+HANDOVER_SCENARIOS=" handover kexec-cma kexec-file kdump-file "
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
     scenarios=(boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi kexec-l4 unload kexec-big kdump kdump-file
                crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno errno-file stub-exception
-               vmcore-pattern vmcore-bad crash-types leak fuzz race)
+               vmcore-pattern vmcore-bad crash-types leak fuzz race handover kexec-cma)
 # The debug kernel runs some of the one-crash-per-case scenarios' cases: each
 # of its captures takes minutes (KASAN and DEBUG_PAGEALLOC under TCG).
 DEBUG_BAD_CASES="good load-ownram note-huge phnum-huge magic"
@@ -118,6 +126,18 @@ for obj in "${replaced[@]}"; do
         if built_in debug "$obj"; then record FAIL "debug build: $obj is still built"
         else record PASS "debug build: no $obj"; fi
     fi
+    # handover-rust has CMA (kexec handover selects it), so its crash parts
+    # (crashkernel=, the panic path, VMCOREINFO) are C there.
+    case $obj in kernel/crash_reserve.o | kernel/crash_core.o | kernel/vmcore_info.o) continue ;; esac
+    if has handover-rust; then
+        if built_in handover-rust "$obj"; then
+            record FAIL "handover-rust build: $obj is still built"
+        elif ! built_in handover-stock "$obj"; then
+            record FAIL "handover-stock build: $obj is missing (the reference must have it)"
+        else
+            record PASS "handover-rust build: no $obj (handover-stock has it)"
+        fi
+    fi
 done
 # Our helpers are built into the kernel's rust/helpers/helpers.o (hook patch 0006).
 helpers=$("llvm-nm$LLVM_SUFFIX" --defined-only "$BUILD_DIR/rust/rust/helpers/helpers.o" 2>/dev/null |
@@ -149,6 +169,22 @@ for s in "${scenarios[@]}"; do
         crash-types) read -ra cases <<<"$CRASH_TYPES"; debug_cases=" $DEBUG_CRASH_TYPES " ;;
         *) cases=("") debug_cases="" ;;
     esac
+    # The handover flavours run their own scenarios only; the other flavours
+    # have no IMA_KEXEC or kexec handover for the handover scenario.
+    if [ "${HANDOVER_SCENARIOS#* $s }" != "$HANDOVER_SCENARIOS" ]; then
+        keep=()
+        for f in "${flavours[@]}"; do
+            case $f in
+                handover-*) keep+=("$f") ;;
+                *) [ "$s" = handover ] || [ "$s" = kexec-cma ] || keep+=("$f") ;;
+            esac
+        done
+        flavours=("${keep[@]}")
+    else
+        keep=()
+        for f in "${flavours[@]}"; do case $f in handover-*) ;; *) keep+=("$f") ;; esac; done
+        flavours=("${keep[@]}")
+    fi
     for c in "${cases[@]}"; do
         for f in "${flavours[@]}"; do
             [ "$f" != debug ] || [ -z "$c" ] || [ "${debug_cases#* $c }" != "$debug_cases" ] || continue
@@ -255,6 +291,34 @@ if ran fuzz && ! missing fuzz "$OUT_DIR/stock/fuzz/fuzz.txt" "$OUT_DIR/rust/fuzz
     else
         head -n 40 "$OUT_DIR/fuzz.diff"
         record FAIL "fuzz: stock and rust replays differ (see $OUT_DIR/fuzz.diff)"
+    fi
+fi
+
+# The handover flavours: the same placement in KHO's scratch areas and the
+# same measurement lists before and after the kexec; the same vmcore layout.
+ran_pair() { has handover-stock && has handover-rust || return 1; local x; for x in "${scenarios[@]}"; do [ "$x" = "$1" ] && return 0; done; return 1; }
+if ran_pair handover && ! missing handover "$OUT_DIR/handover-stock/handover/handover.txt" "$OUT_DIR/handover-rust/handover/handover.txt"; then
+    if diff -u "$OUT_DIR/handover-stock/handover/handover.txt" "$OUT_DIR/handover-rust/handover/handover.txt" >"$OUT_DIR/handover.diff"; then
+        record PASS "handover: handover-stock and handover-rust place all $(grep -c '^segment ' "$OUT_DIR/handover-rust/handover/handover.txt") segments alike in KHO scratch and carry the same $(grep -c '^carried: ' "$OUT_DIR/handover-rust/handover/handover.txt") IMA measurements over"
+    else
+        cat "$OUT_DIR/handover.diff"
+        record FAIL "handover: the two kernels differ (see $OUT_DIR/handover.diff)"
+    fi
+fi
+# kexec-cma: where each kernel put the segments, side by side (stock's kernel
+# segment is in a block aligned below its kernel_alignment, ours is not).
+if ran_pair kexec-cma; then
+    for f in handover-stock handover-rust; do
+        echo "== $f"; cat "$OUT_DIR/$f/kexec-cma/cma.txt" 2>/dev/null || echo "no placement"
+    done >"$OUT_DIR/kexec-cma.txt"
+    log "kexec-cma placement, both kernels: $OUT_DIR/kexec-cma.txt"
+fi
+if ran_pair kdump-file && ! missing kdump-file "$OUT_DIR/handover-stock/kdump-file/layout.txt" "$OUT_DIR/handover-rust/kdump-file/layout.txt"; then
+    if diff -u "$OUT_DIR/handover-stock/kdump-file/layout.txt" "$OUT_DIR/handover-rust/kdump-file/layout.txt" >"$OUT_DIR/handover-kdump-file-layout.diff"; then
+        record PASS "kdump-file: handover-stock and handover-rust vmcores have the same layout ($(wc -l <"$OUT_DIR/handover-rust/kdump-file/layout.txt") lines)"
+    else
+        cat "$OUT_DIR/handover-kdump-file-layout.diff"
+        record FAIL "kdump-file: handover-stock and handover-rust vmcore layouts differ (see $OUT_DIR/handover-kdump-file-layout.diff)"
     fi
 fi
 

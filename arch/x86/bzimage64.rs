@@ -236,6 +236,35 @@ mod efi {
     }
 }
 
+/// Where IMA's segment went and its size, if it added one.
+#[cfg(CONFIG_IMA_KEXEC)]
+fn ima_buffer(image: &Kimage) -> Option<(u64, u64)> {
+    let c = image.c();
+    Some((c.ima_buffer_addr, c.ima_buffer_size as u64))
+}
+
+#[cfg(not(CONFIG_IMA_KEXEC))]
+fn ima_buffer(_image: &Kimage) -> Option<(u64, u64)> {
+    None
+}
+
+/// The kexec handover metadata, once KHO put both its FDT and its scratch
+/// segment in the image.
+fn kho_state(image: &Kimage) -> Option<bzimage::KhoState> {
+    let kho = &image.c().kho;
+    if kho.fdt == 0 || kho.scratch.is_null() {
+        return None;
+    }
+    // SAFETY: `scratch` points into this image's segment table (KHO took the
+    // segment it had just added).
+    let scratch = unsafe { &*kho.scratch };
+    Some(bzimage::KhoState {
+        fdt: kho.fdt,
+        scratch_addr: scratch.mem as u64,
+        scratch_size: scratch.bufsz as u64,
+    })
+}
+
 /// Adds `kbuf` to the image and returns where it went.
 fn add(image: &mut Kimage, mut kbuf: bindings::kexec_buf) -> Result<(u64, u64)> {
     place::add(image, &mut kbuf)?;
@@ -287,8 +316,8 @@ pub(crate) fn load(
     let features = bzimage::Features {
         efi: cfg!(CONFIG_EFI),
         dtb_size: None,
-        ima_kexec: false,
-        kexec_handover: false,
+        ima_kexec: cfg!(CONFIG_IMA_KEXEC),
+        kexec_handover: cfg!(CONFIG_KEXEC_HANDOVER),
     };
     // check_load() bounded the length by cmdline_size, a u32.
     let layout = ParamsLayout::new(cmdline.len() as u32, false, efi_map_size, &features);
@@ -451,8 +480,8 @@ pub(crate) fn load(
         ),
         mem_k: bzimage::mem_k(&e820),
         efi: efi::state(running),
-        ima: None,
-        kho: None,
+        ima: ima_buffer(image),
+        kho: kho_state(image),
         // SAFETY: reads the RNG's state.
         rng_seeded: unsafe { bindings::rng_is_initialized() },
     };

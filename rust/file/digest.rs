@@ -63,7 +63,12 @@ pub(crate) fn store(image: &Kimage, purgatory: &mut Loaded) -> Result {
     // copied at kexec time, so nothing can be overwritten on the way, and
     // purgatory gets no region to check (and the digest of nothing).
     let only_cma = c.segment_cma[..n].iter().all(|p| !p.is_null());
-    let skip = !image.is_crash() && only_cma;
+    // With kexec handover on, every segment goes to KHO's scratch memory,
+    // which holds only early boot and movable allocations: no DMA can still
+    // be writing there, so there is nothing for purgatory to catch either.
+    // SAFETY: reads a boot-time flag.
+    let kho = unsafe { bindings::kexec_rust_kho_is_enabled() };
+    let skip = !image.is_crash() && (kho || only_cma);
     if skip {
         pr_debug!("kexec_file: disabling checksum verification in purgatory\n");
     }
@@ -78,6 +83,11 @@ pub(crate) fn store(image: &Kimage, purgatory: &mut Loaded) -> Result {
             .cast::<u8>()
             .cast_const();
         if core::ptr::eq(buf, purgatory.buffer()) {
+            continue;
+        }
+        // IMA writes its measurement list into its segment at kexec time.
+        #[cfg(CONFIG_IMA_KEXEC)]
+        if c.is_ima_segment_index_set && i as c_ulong == c.ima_segment_index {
             continue;
         }
         if seg.bufsz != 0 {

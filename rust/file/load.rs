@@ -51,6 +51,13 @@ pub(crate) fn post_load_cleanup(image: &mut Kimage) {
     unsafe { bindings::vfree(c.elf_headers) };
     c.elf_headers = core::ptr::null_mut();
     c.elf_headers_sz = 0;
+    #[cfg(CONFIG_IMA_KEXEC)]
+    {
+        // SAFETY: `ima_buffer` is null or a vmalloc buffer IMA hung on this
+        // image for us to free.
+        unsafe { bindings::vfree(c.ima_buffer) };
+        c.ima_buffer = core::ptr::null_mut();
+    }
     kexec_file_dbg_print.store(false, ordering::Relaxed);
 }
 
@@ -160,6 +167,17 @@ fn build(req: &Request, crash: bool, lock: &KexecLock) -> Result<ImageBox> {
         let inputs = read_inputs(req)?;
         image.c_mut().set_no_cma(u32::from(req.flags & NO_CMA != 0));
         image.c_mut().force_dtb = req.flags & FORCE_DTB != 0;
+        // IMA adds a segment for its measurement list, filled at kexec time
+        // (not for a crash image); a failure only costs the hand-over, and
+        // IMA logs it.
+        // SAFETY: the image is being built under the kexec lock; IMA adds
+        // its buffer through our kexec_add_buffer and keeps no reference.
+        unsafe { bindings::kexec_rust_ima_add_kexec_buffer(image.as_ptr()) };
+        // With kexec handover on, its metadata and scratch list go too.
+        #[cfg(CONFIG_KEXEC_HANDOVER)]
+        // SAFETY: as above; KHO records the FDT's address and the scratch
+        // segment's place in the image.
+        kernel::error::to_result(unsafe { bindings::kexec_rust_kho_fill_kimage(image.as_ptr()) })?;
         let mut loaded = bzimage64::load(
             &mut image,
             &inputs.header,
@@ -193,7 +211,14 @@ fn build(req: &Request, crash: bool, lock: &KexecLock) -> Result<ImageBox> {
                 };
             }
         })?;
-        // machine_kexec_post_load() is an empty inline on x86_64.
+        // IMA maps its segment's pages now, to write the measurement list
+        // into them at kexec time. machine_kexec_post_load() is an empty
+        // inline on x86_64.
+        if !crash {
+            // SAFETY: the image is complete; IMA keeps the mapping until the
+            // next load or the reboot, as in C.
+            unsafe { bindings::kexec_rust_ima_kexec_post_load(image.as_ptr()) };
+        }
         dprintk!(
             "kexec_file: kexec_file_load: type:{}, start:0x{:x} head:0x{:x} flags:0x{:x}\n",
             image.c().type_(),

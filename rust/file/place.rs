@@ -53,8 +53,8 @@ fn order_of(size: c_ulong) -> u32 {
 /// (`kexec_alloc_contig`): a normal image's segment in such a block is in
 /// place already and needs no copy at kexec time. Not for crash images, nor
 /// when userspace asked for none (`KEXEC_FILE_NO_CMA`); a block that overlaps
-/// an earlier segment is given back. The block ignores the buffer's bounds,
-/// as in C. Without `CONFIG_DMA_CMA`, or without a default area, there is
+/// an earlier segment, or is aligned less than the buffer asks, is given
+/// back. The block ignores the buffer's bounds, as in C. Without `CONFIG_DMA_CMA`, or without a default area, there is
 /// never a block.
 fn alloc_contig(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> bool {
     if image.c().no_cma() != 0 || image.is_crash() {
@@ -71,12 +71,31 @@ fn alloc_contig(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> bool {
     // SAFETY: `block` is the first page of the block just allocated.
     let mem =
         (unsafe { bindings::kexec_rust_page_to_boot_pfn(block) } as u64) << bindings::PAGE_SHIFT;
+    let release = || {
+        // SAFETY: the block is ours and unused.
+        unsafe { bindings::kexec_rust_dma_release_from_contiguous(block, pages as c_int) };
+    };
+    // The CMA allocator aligns a block to at most CONFIG_CMA_ALIGNMENT
+    // (1 MiB by default), less than a buffer may need: a bzImage's kernel
+    // asks for its kernel_alignment (2 MiB or more) and, put lower, moves
+    // itself up to the next such boundary and decompresses over whatever
+    // follows it (the initrd, in practice). Stock takes the block anyway; a
+    // block the buffer cannot use is given back here and the buffer placed by
+    // the search below.
+    if mem % (kbuf.buf_align as u64).max(1) != 0 {
+        pr_debug!(
+            "kexec_file: CMA block at {:#x} is not aligned to {:#x}\n",
+            mem,
+            kbuf.buf_align
+        );
+        release();
+        return false;
+    }
     let table = image.segments();
     // The C test takes `mem + memsz` as the inclusive end: one byte too far.
     if hole::overlaps(table.as_slice(), mem, mem.wrapping_add(kbuf.memsz as u64)) {
         pr_debug!("kexec_file: CMA block at {:#x} overlaps a segment\n", mem);
-        // SAFETY: the block is ours and unused.
-        unsafe { bindings::kexec_rust_dma_release_from_contiguous(block, pages as c_int) };
+        release();
         return false;
     }
     kbuf.mem = mem as c_ulong;
@@ -100,7 +119,9 @@ pub(crate) fn locate(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> Result {
     if kbuf.mem != MEM_UNKNOWN {
         return Ok(());
     }
-    if alloc_contig(image, kbuf) {
+    // SAFETY: reads a boot-time flag.
+    let kho = !image.is_crash() && unsafe { bindings::kexec_rust_kho_is_enabled() };
+    if !kho && alloc_contig(image, kbuf) {
         return Ok(());
     }
     let req = HoleRequest {
@@ -130,7 +151,12 @@ pub(crate) fn locate(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> Result {
         found = hole::search_range(start, end, &req, taken, random);
         found.is_some()
     };
-    if image.is_crash() {
+    if kho {
+        // With kexec handover on, only KHO's scratch areas: any other memory
+        // may hold state that is handed over. They are walked in their order,
+        // top_down or not, and their flags do not matter.
+        walk(Walk::KhoScratch, &mut each);
+    } else if image.is_crash() {
         let (start, end) = reservation::window_unlocked();
         walk(Walk::Crash { start, end }, &mut each);
     } else if kbuf.top_down {
@@ -155,6 +181,8 @@ enum Walk {
     RamTopDown,
     /// System RAM, lowest range first.
     RamBottomUp,
+    /// Kexec handover's scratch areas, in their order.
+    KhoScratch,
 }
 
 /// Calls `f(start, end, flags)` (inclusive end) for each range of `which`
@@ -194,6 +222,7 @@ fn walk(which: Walk, f: &mut dyn FnMut(u64, u64, u64) -> bool) {
             Walk::RamBottomUp => {
                 bindings::walk_system_ram_res(0, u64::MAX, arg, Some(each));
             }
+            Walk::KhoScratch => kho_scratch(&mut *f),
         }
     }
 }
@@ -244,3 +273,28 @@ pub(crate) fn add(image: &mut Kimage, kbuf: &mut bindings::kexec_buf) -> Result 
             }
         })
 }
+
+/// Calls `f` for each of kexec handover's scratch areas until it returns true.
+#[cfg(CONFIG_KEXEC_HANDOVER)]
+fn kho_scratch(f: &mut dyn FnMut(u64, u64, u64) -> bool) {
+    // SAFETY: the array is set up at boot and not changed afterwards.
+    let count = unsafe { bindings::kexec_rust_kho_scratch_count() };
+    for i in 0..count {
+        // SAFETY: `i` is an index into the array.
+        let (addr, size) = unsafe {
+            (
+                bindings::kexec_rust_kho_scratch_addr(i),
+                bindings::kexec_rust_kho_scratch_size(i),
+            )
+        };
+        // As in C, an empty area makes an end one below its start; the
+        // search finds no room in it.
+        if f(addr, addr.wrapping_add(size).wrapping_sub(1), 0) {
+            break;
+        }
+    }
+}
+
+/// Without kexec handover there is no scratch area (and no caller).
+#[cfg(not(CONFIG_KEXEC_HANDOVER))]
+fn kho_scratch(_f: &mut dyn FnMut(u64, u64, u64) -> bool) {}

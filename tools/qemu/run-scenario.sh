@@ -36,7 +36,7 @@ crashkernel=${CRASHKERNEL:-96M}
 # The stage whose KR-DONE ends a successful run.
 case $scenario in
     boot | errno | errno-file | crash-shrink | leak | fuzz | fuzz-long | race | kexec-sig-nolockdown) final=1 ;;
-    kexec | kexec-file | kexec-efi | kexec-l4 | unload | kexec-big | bench-copy | kexec-sig) final=2 ;;
+    kexec | kexec-file | kexec-efi | kexec-l4 | unload | kexec-big | bench-copy | kexec-sig | handover | kexec-cma) final=2 ;;
     kdump | kdump-file | vmcore-pattern | vmcore-bad | crash-types) final=capture ;;
     # The machine resets from the relocate stub's exception reporter: no stage
     # finishes. Rust only: the stock stub's reporter halts instead.
@@ -48,6 +48,8 @@ case $scenario in
     *) die "unknown scenario '$scenario'" ;;
 esac
 
+# The stock flavours (stock, handover-stock) are the reference: no kexec_rust.
+is_stock() { case $flavour in stock | *-stock) return 0 ;; esac; return 1; }
 bzimage=$BUILD_DIR/$flavour/arch/x86/boot/bzImage
 initramfs=$OUT_DIR/$flavour.cpio.gz
 # kexec-sig*: the initramfs with the signed and unsigned images in /boot/sig.
@@ -116,7 +118,7 @@ if [ "$scenario" = race ]; then
     [ -z "$rounds" ] || append="$append krrounds=$rounds"
 fi
 if [ "$scenario" = stub-exception ]; then
-    [ "$flavour" != stock ] || die "stub-exception runs on the rust kernel only (the stock stub halts after its report)"
+    ! is_stock || die "stub-exception runs on the rust kernel only (the stock stub halts after its report)"
     # earlyprintk= names the UART the reporter prints on.
     append="$append earlyprintk=ttyS0"
 fi
@@ -129,6 +131,15 @@ fi
 # refuses an image whose signature does not check out (KEXEC_SIG without
 # KEXEC_SIG_FORCE); kexec-sig-nolockdown boots without it.
 [ "$scenario" != kexec-sig ] || append="$append lockdown=integrity"
+# The handover flavours boot with kexec handover on (the kexec'd kernels too:
+# only with it does a kernel show what it got in /sys/kernel/debug/kho/in),
+# except in kexec-cma
+# (with KHO on, kexec_file_load places nothing in CMA), which boots with a
+# 64 MiB CMA area instead.
+case $flavour:$scenario in
+    handover-*:kexec-cma) append="$append cma=64M" ;;
+    handover-*:*) append="$append kho=on krkeep=kho=on" ;;
+esac
 # kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
 # every other scenario runs on 5-level paging).
 [ "$scenario" = kexec-l4 ] && append="$append no5lvl"
@@ -215,7 +226,7 @@ if [ "$scenario" = vmcore-bad ]; then
         grep -a -m1 -E '\] (WARNING:|BUG:|Oops|general protection fault)' "$serial" | sed 's/\r$//; s/^\[ *[0-9.]*\] /kernel: /' || true
     } >"$dir/outcome.txt"
     [ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "$case_: QEMU timeout after ${timeout_s}s" >>"$dir/outcome.txt"
-    if [ "$flavour" = stock ]; then
+    if is_stock; then
         echo "PASS stock vmcore-bad $case_: recorded: $(tr '\n' ';' <"$dir/outcome.txt")"
         exit 0
     fi
@@ -246,13 +257,25 @@ if [ "$scenario" = vmcore-bad ]; then
             verdict FAIL "$case_: mmap() of the whole file did not give what read() gave: $report"
     fi
 fi
-if [ "$scenario" = race ] && [ "$flavour" = stock ]; then
+if [ "$scenario" = race ] && is_stock; then
     # Upstream's kexec_file_load frees an unloaded image after kexec_unlock()
     # (kernel/kexec_file.c); stock's outcome is recorded, not judged.
     outcome=$(grep -a -m1 '^KR-INFO kexec-fuzz race: ' "$serial" | sed 's/\r$//; s/^KR-INFO kexec-fuzz race: //' || true)
     oops=$(grep -a -m1 -E '\] (BUG:|Oops|general protection fault)' "$serial" | sed 's/\r$//; s/^\[ *[0-9.]*\] //' || true)
     [ $rc -eq 0 ] || outcome="${outcome:+$outcome; }QEMU exited with $rc"
     echo "PASS stock race: recorded: ${outcome:-no report}${oops:+; kernel: $oops}"
+    exit 0
+fi
+if [ "$scenario" = kexec-cma ] && is_stock; then
+    # Upstream takes a CMA block for the kernel aligned to CONFIG_CMA_ALIGNMENT
+    # (1 MiB) only, below the bzImage's kernel_alignment (2 MiB): the kernel
+    # moves itself up to the next 2 MiB and decompresses over the initrd that
+    # follows it. Stock's outcome is recorded, not judged; ours must boot.
+    sed -n '/^KR-CMA-BEGIN/,/^KR-CMA-END/p' "$serial" | sed 's/\r$//' |
+        grep -v '^KR-\|^\[ *[0-9.]*\]' >"$dir/cma.txt" || true
+    second=$(awk '/krstage=2/ {f=1} f' "$serial" | grep -a -m1 -E 'KR-PASS second kernel|Initramfs unpacking failed|Kernel panic' |
+        sed 's/\r$//; s/^\[ *[0-9.]*\] //' || true)
+    echo "PASS $flavour kexec-cma: recorded: $(grep -c 'in the CMA area' "$dir/cma.txt") of $(grep -c '^segment ' "$dir/cma.txt") segments in CMA blocks; second kernel: ${second:-no report}"
     exit 0
 fi
 [ $rc -eq 124 ] || [ $rc -eq 137 ] && verdict FAIL "QEMU timeout after ${timeout_s}s"
@@ -283,7 +306,7 @@ grep -aq "^KR-DONE $scenario stage=$final" "$serial" ||
 # prints the kexec_rust banner, the stock one must not.
 boots=$(grep -ac 'Linux version ' "$serial" || true)
 banners=$(grep -ac 'kexec_rust: ' "$serial" || true)
-if [ "$flavour" != stock ]; then
+if ! is_stock; then
     [ "$banners" -ge "$boots" ] || verdict FAIL "$boots kernels booted but only $banners kexec_rust banners"
 else
     [ "$banners" -eq 0 ] || verdict FAIL "stock kernel printed a kexec_rust banner"
@@ -314,6 +337,20 @@ if [ "$scenario" = kexec-sig ] || [ "$scenario" = kexec-sig-nolockdown ]; then
         cut -d' ' -f1,2 | paste -sd ';' | sed 's/;/; /g' || true)
     [ "$(grep -c ' kexec_loaded=' "$dir/sig.txt" || true)" -eq 5 ] || verdict FAIL "expected 5 answers (4 images, kexec_load), got: $answers"
     verdict PASS "$answers; $boots kernels booted, stage '$final' reached in $(cat "$dir/elapsed")s"
+fi
+if [ "$scenario" = handover ]; then
+    # Both kernels' KR-HANDOVER blocks (placement in the scratch areas, the
+    # measurement list before and after the kexec), which the host diffs.
+    sed -n '/^KR-HANDOVER-BEGIN/,/^KR-HANDOVER-END/p' "$serial" | sed 's/\r$//' |
+        grep -v '^KR-\|^\[ *[0-9.]*\]' >"$dir/handover.txt" || true
+    carried=$(grep -c '^carried: ' "$dir/handover.txt" || true)
+    [ "$carried" -ge 3 ] || verdict FAIL "the second kernel listed $carried measurements"
+    verdict PASS "$(grep -c '^segment ' "$dir/handover.txt") segments in KHO scratch; $carried IMA measurements in the second kernel; $boots kernels booted in $(cat "$dir/elapsed")s"
+fi
+if [ "$scenario" = kexec-cma ]; then
+    sed -n '/^KR-CMA-BEGIN/,/^KR-CMA-END/p' "$serial" | sed 's/\r$//' |
+        grep -v '^KR-\|^\[ *[0-9.]*\]' >"$dir/cma.txt" || true
+    verdict PASS "$(grep -c 'in the CMA area' "$dir/cma.txt") of $(grep -c '^segment ' "$dir/cma.txt") segments in CMA blocks; $boots kernels booted in $(cat "$dir/elapsed")s"
 fi
 if [ "$scenario" = fuzz ] || [ "$scenario" = fuzz-long ]; then
     # fuzz: the replay's lines, which the host diffs between the two kernels.
@@ -375,7 +412,7 @@ case $scenario in crashkernel-bad*)
         grep -v '^KR-\|^\[ *[0-9.]*\]' >"$dir/outcome.txt"
     grep -q '^iomem Crash kernel lines: 0$' "$dir/outcome.txt" ||
         verdict FAIL "crashkernel=$crashkernel reserved memory: $(tr '\n' ';' <"$dir/outcome.txt")"
-    if [ "$flavour" != stock ]; then
+    if ! is_stock; then
         # Ours must say which rule the value broke.
         why=$(grep -a -m1 'no memory is reserved for a crash kernel' "$serial" | sed 's/\r$//; s/^\[ *[0-9.]*\] //')
         [ -n "$why" ] || verdict FAIL "no log line about the malformed crashkernel=$crashkernel"

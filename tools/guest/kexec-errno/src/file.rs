@@ -468,6 +468,25 @@ fn random_bytes(len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// `kexec-errno file-debug KERNEL INITRD CMDLINE`: one kexec_file_load of the
+/// two files with KEXEC_FILE_DEBUG (kexec-tools 2.0.25 has no way to ask for
+/// it), so that the kernel logs the segments it placed; exits with the errno.
+pub fn load_debug(args: &[String]) -> ! {
+    let [kernel, initrd, cmdline] = args else {
+        die("usage: kexec-errno file-debug KERNEL INITRD CMDLINE");
+    };
+    let k = open(kernel, libc::O_RDONLY);
+    let i = open(initrd, libc::O_RDONLY);
+    let (len, ptr) = text(cmdline.bytes().chain([0]).collect());
+    let e = kfl(fd(k), fd(i), len, ptr, DEBUG);
+    close(k);
+    close(i);
+    if e != 0 {
+        println!("kexec-errno file-debug: kexec_file_load: {}", errno_name(e));
+    }
+    std::process::exit(e);
+}
+
 pub fn run() {
     // Our own tmpfs: sparse files must read as zeros without taking memory.
     let _ = fs::create_dir_all(DIR);

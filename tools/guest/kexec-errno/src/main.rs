@@ -10,8 +10,10 @@
 //! Cases that change global state (load limits, kexec_load_disabled) run last.
 //! The guest boots with crashkernel= so crash loads have a window to aim at.
 //!
-//! `kexec-errno file` runs the kexec_file_load corpus instead (file.rs), and
-//! `kexec-errno fault` reboots into a page of `ud2` (see `fault`).
+//! `kexec-errno file` runs the kexec_file_load corpus instead (file.rs),
+//! `kexec-errno file-debug KERNEL INITRD CMDLINE` makes one kexec_file_load
+//! with KEXEC_FILE_DEBUG, and `kexec-errno fault` reboots into a page of `ud2`
+//! (see `fault`).
 
 mod file;
 
@@ -192,6 +194,7 @@ fn main() {
             file::run();
             return;
         }
+        Some("file-debug") => file::load_debug(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {}
     }
     let crash = crash_window();
