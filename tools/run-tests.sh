@@ -3,10 +3,11 @@
 # Run every test: host `cargo test`, then each QEMU scenario on the stock kernel
 # (CONFIG_KEXEC_RUST=n, the reference) and on ours (CONFIG_KEXEC_RUST=y).
 #
-#   tools/run-tests.sh [--tier x86|debug|handover|all] [SCENARIO...]
+#   tools/run-tests.sh [--tier TIER[,TIER...]] [SCENARIO...]
 #
-#   --tier x86       (the default) host tests, the stock and rust kernels, every
-#                    scenario on both and the comparisons between them
+#   (no --tier)      x86 and handover, what .ci/run runs
+#   --tier x86       host tests, the stock and rust kernels, every scenario on
+#                    both and the comparisons between them
 #   --tier debug     the debug kernel (rust with KASAN, KFENCE, lockdep,
 #                    DEBUG_PAGEALLOC, ...): every scenario on it, no sanitizer report
 #   --tier handover  the handover-stock and handover-rust kernels (IMA_KEXEC and
@@ -18,7 +19,9 @@
 # Default scenarios: boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi
 # kexec-l4 unload kexec-big kdump
 # kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno
-# errno-file stub-exception vmcore-pattern vmcore-bad crash-types leak fuzz race.
+# errno-file stub-exception vmcore-pattern vmcore-bad crash-types leak fuzz race
+# handover kexec-cma (the last two on the handover flavours only, which run
+# only handover kexec-cma kexec-file kdump-file).
 #
 # vmcore-bad is one crash per hand-made elfcorehdr (vmcore-pattern badcases
 # lists them), crash-types one crash per way of dying ($CRASH_TYPES), on each kernel.
@@ -27,18 +30,21 @@
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
-tier=x86
+tier=x86,handover
 if [ "${1:-}" = --tier ]; then
-    tier=${2:?--tier needs x86, debug, handover or all}
+    tier=${2:?--tier needs x86, debug, handover or all (or a comma-separated list)}
     shift 2
 fi
-case $tier in
-    x86) kernels=("${FLAVOURS[@]}") ;;
-    debug) kernels=(debug) ;;
-    handover) kernels=(handover-stock handover-rust) ;;
-    all) kernels=("${FLAVOURS[@]}" debug handover-stock handover-rust) ;;
-    *) die "unknown tier '$tier' (x86, debug, handover or all)" ;;
-esac
+kernels=()
+for t in ${tier//,/ }; do
+    case $t in
+        x86) kernels+=("${FLAVOURS[@]}") ;;
+        debug) kernels+=(debug) ;;
+        handover) kernels+=(handover-stock handover-rust) ;;
+        all) kernels+=("${FLAVOURS[@]}" debug handover-stock handover-rust) ;;
+        *) die "unknown tier '$t' (x86, debug, handover or all)" ;;
+    esac
+done
 # The handover flavours' scenarios: the hand-over itself, and the file loads
 # (normal and crash) on kernels with IMA_KEXEC and kho=on.
 HANDOVER_SCENARIOS=" handover kexec-cma kexec-file kdump-file "
@@ -111,7 +117,9 @@ replaced=(kernel/kexec.o kernel/kexec_core.o kernel/crash_reserve.o kernel/crash
     fs/proc/vmcore.o arch/x86/kernel/crash_dump_64.o kernel/elfcorehdr.o
     kernel/kexec_file.o arch/x86/kernel/kexec-bzimage64.o)
 # built-in.a is a thin archive: it lists each object's path, subdirectories too.
-built_in() { "llvm-ar$LLVM_SUFFIX" t "$BUILD_DIR/$1/$(dirname "$2")/built-in.a" 2>/dev/null | grep -q "\(^\|/\)$2\$"; }
+# grep reads the whole listing (no -q): with pipefail, a grep that stopped at
+# the first match could make llvm-ar die of SIGPIPE and the test look false.
+built_in() { "llvm-ar$LLVM_SUFFIX" t "$BUILD_DIR/$1/$(dirname "$2")/built-in.a" 2>/dev/null | grep "\(^\|/\)$2\$" >/dev/null; }
 for obj in "${replaced[@]}"; do
     if has stock; then
         if built_in rust "$obj"; then
