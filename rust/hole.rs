@@ -56,6 +56,32 @@ pub fn overlaps(taken: &[Segment], start: u64, end_inclusive: u64) -> bool {
     crate::control::overlaps_destination(taken, start, end_inclusive)
 }
 
+/// Why a contiguous (CMA) block the allocator returned cannot hold a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockMisfit {
+    /// The block starts below a multiple of the buffer's alignment: the CMA
+    /// allocator aligns to at most `CONFIG_CMA_ALIGNMENT` pages (1 MiB by
+    /// default), and a bzImage kernel asks for its `kernel_alignment`, 2 MiB
+    /// or more. The C code takes such a block, and the kernel then moves up
+    /// to its alignment and decompresses over the buffer after it.
+    Misaligned,
+    /// The block overlaps a segment of the image (tested as the C code tests
+    /// it, with `mem + memsz` as the last byte: one byte too far).
+    Overlaps,
+}
+
+/// Whether a block at `mem` can hold a buffer of `memsz` bytes aligned to
+/// `align` (0 or 1 for none) among the segments `taken`.
+pub fn check_block(mem: u64, memsz: u64, align: u64, taken: &[Segment]) -> Result<(), BlockMisfit> {
+    if align > 1 && mem % align != 0 {
+        return Err(BlockMisfit::Misaligned);
+    }
+    if overlaps(taken, mem, mem.wrapping_add(memsz)) {
+        return Err(BlockMisfit::Overlaps);
+    }
+    Ok(())
+}
+
 /// The mask `ALIGN` and `ALIGN_DOWN` use for `align`: `align - 1`, so that
 /// an alignment of 0 gives the C result (every candidate aligns to 0).
 fn mask(align: u64) -> u64 {

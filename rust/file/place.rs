@@ -54,8 +54,8 @@ fn order_of(size: c_ulong) -> u32 {
 /// place already and needs no copy at kexec time. Not for crash images, nor
 /// when userspace asked for none (`KEXEC_FILE_NO_CMA`); a block that overlaps
 /// an earlier segment, or is aligned less than the buffer asks, is given
-/// back. The block ignores the buffer's bounds, as in C. Without `CONFIG_DMA_CMA`, or without a default area, there is
-/// never a block.
+/// back. The block ignores the buffer's bounds, as in C. Without
+/// `CONFIG_DMA_CMA`, or without a default area, there is never a block.
 fn alloc_contig(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> bool {
     if image.c().no_cma() != 0 || image.is_crash() {
         return false;
@@ -71,31 +71,18 @@ fn alloc_contig(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> bool {
     // SAFETY: `block` is the first page of the block just allocated.
     let mem =
         (unsafe { bindings::kexec_rust_page_to_boot_pfn(block) } as u64) << bindings::PAGE_SHIFT;
-    let release = || {
+    // A block the buffer cannot use goes back, and the buffer is placed by
+    // the search instead (hole::BlockMisfit says why each happens; the C
+    // code keeps a misaligned block).
+    if let Err(why) = hole::check_block(
+        mem,
+        kbuf.memsz as u64,
+        kbuf.buf_align as u64,
+        image.segments().as_slice(),
+    ) {
+        pr_debug!("kexec_file: CMA block at {:#x} not used: {:?}\n", mem, why);
         // SAFETY: the block is ours and unused.
         unsafe { bindings::kexec_rust_dma_release_from_contiguous(block, pages as c_int) };
-    };
-    // The CMA allocator aligns a block to at most CONFIG_CMA_ALIGNMENT
-    // (1 MiB by default), less than a buffer may need: a bzImage's kernel
-    // asks for its kernel_alignment (2 MiB or more) and, put lower, moves
-    // itself up to the next such boundary and decompresses over whatever
-    // follows it (the initrd, in practice). Stock takes the block anyway; a
-    // block the buffer cannot use is given back here and the buffer placed by
-    // the search below.
-    if mem % (kbuf.buf_align as u64).max(1) != 0 {
-        pr_debug!(
-            "kexec_file: CMA block at {:#x} is not aligned to {:#x}\n",
-            mem,
-            kbuf.buf_align
-        );
-        release();
-        return false;
-    }
-    let table = image.segments();
-    // The C test takes `mem + memsz` as the inclusive end: one byte too far.
-    if hole::overlaps(table.as_slice(), mem, mem.wrapping_add(kbuf.memsz as u64)) {
-        pr_debug!("kexec_file: CMA block at {:#x} overlaps a segment\n", mem);
-        release();
         return false;
     }
     kbuf.mem = mem as c_ulong;

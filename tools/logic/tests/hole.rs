@@ -11,7 +11,7 @@
 //! model does not wrap, and `None` wherever it does. Then hand cases: the
 //! kernel's own placements in a 1 GiB guest.
 
-use kexec_logic::hole::{overlaps, search_range, HoleRequest, PAGE_SIZE};
+use kexec_logic::hole::{check_block, overlaps, search_range, BlockMisfit, HoleRequest, PAGE_SIZE};
 use kexec_logic::segment::Segment;
 
 /// A small deterministic PRNG (xorshift64*), so failures reproduce from the seed.
@@ -727,5 +727,45 @@ fn a_long_walk_ends() {
     assert_eq!(
         search_range(0x1_0000_0000, 0x1_ffff_ffff, &r, &taken, None),
         None
+    );
+}
+
+/// A CMA block for a bzImage kernel (2 MiB kernel_alignment) at a 1 MiB
+/// boundary, as the allocator returns with CONFIG_CMA_ALIGNMENT=8: refused,
+/// though the C code takes it (the kexec-cma scenario shows what follows).
+#[test]
+fn cma_block_below_the_buffers_alignment_is_refused() {
+    let kernel = 0xa9_9000;
+    assert_eq!(
+        check_block(0x3b10_0000, kernel, 2 * MIB, &[]),
+        Err(BlockMisfit::Misaligned)
+    );
+    assert_eq!(check_block(0x3b20_0000, kernel, 2 * MIB, &[]), Ok(()));
+    // Page-aligned buffers (initrd, boot_params, purgatory) take any block.
+    assert_eq!(check_block(0x3b00_8000, 0x47_7000, PAGE_SIZE, &[]), Ok(()));
+    // No alignment at all (0 or 1) takes any block.
+    assert_eq!(check_block(0x3b00_8123, PAGE_SIZE, 0, &[]), Ok(()));
+    assert_eq!(check_block(0x3b00_8123, PAGE_SIZE, 1, &[]), Ok(()));
+}
+
+/// A block that overlaps a segment is refused; one that ends right where a
+/// segment starts too, since the C test takes `mem + memsz` as the last byte.
+#[test]
+fn cma_block_overlapping_a_segment_is_refused() {
+    let taken = [seg(0x3b00_0000, 0x1000)];
+    assert_eq!(
+        check_block(0x3b00_0000, 0x1000, PAGE_SIZE, &taken),
+        Err(BlockMisfit::Overlaps)
+    );
+    assert_eq!(
+        check_block(0x3aff_f000, 0x1000, PAGE_SIZE, &taken),
+        Err(BlockMisfit::Overlaps)
+    );
+    assert_eq!(check_block(0x3b00_1000, 0x1000, PAGE_SIZE, &taken), Ok(()));
+    // Misalignment is reported first, as the block is given back either way.
+    let taken = [seg(0x3b10_0000, 0x1000)];
+    assert_eq!(
+        check_block(0x3b10_0000, 0x1000, 2 * MIB, &taken),
+        Err(BlockMisfit::Misaligned)
     );
 }
