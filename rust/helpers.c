@@ -204,9 +204,11 @@ KR_HELPER(int, crash_setup_memmap_entries, (struct kimage *image, void *params),
 KR_HELPER(int, locked_down_kexec, (void), security_locked_down(LOCKDOWN_KEXEC))
 KR_HELPER(bool, ima_appraise_kexec_signature, (void), ima_appraise_signature(READING_KEXEC_IMAGE))
 KR_VOID(ima_kexec_cmdline, (int fd, const void *buf, int size), ima_kexec_cmdline(fd, buf, size))
-/* The IMA measurement list handed to the next kernel (no-ops without IMA_KEXEC). */
+#ifdef CONFIG_IMA_KEXEC
+/* The IMA measurement list handed to the next kernel. */
 KR_VOID(ima_add_kexec_buffer, (struct kimage *image), ima_add_kexec_buffer(image))
 KR_VOID(ima_kexec_post_load, (struct kimage *image), ima_kexec_post_load(image))
+#endif
 #include <linux/kexec_handover.h>
 /* Whether this boot hands state over (kho=on; false without KEXEC_HANDOVER). */
 KR_HELPER(bool, kho_is_enabled, (void), kho_is_enabled())

@@ -170,9 +170,12 @@ fn build(req: &Request, crash: bool, lock: &KexecLock) -> Result<ImageBox> {
         // IMA adds a segment for its measurement list, filled at kexec time
         // (not for a crash image); a failure only costs the hand-over, and
         // IMA logs it.
+        #[cfg(CONFIG_IMA_KEXEC)]
         // SAFETY: the image is being built under the kexec lock; IMA adds
         // its buffer through our kexec_add_buffer and keeps no reference.
-        unsafe { bindings::kexec_rust_ima_add_kexec_buffer(image.as_ptr()) };
+        unsafe {
+            bindings::kexec_rust_ima_add_kexec_buffer(image.as_ptr())
+        };
         // With kexec handover on, its metadata and scratch list go too.
         #[cfg(CONFIG_KEXEC_HANDOVER)]
         // SAFETY: as above; KHO records the FDT's address and the scratch
@@ -214,6 +217,7 @@ fn build(req: &Request, crash: bool, lock: &KexecLock) -> Result<ImageBox> {
         // IMA maps its segment's pages now, to write the measurement list
         // into them at kexec time. machine_kexec_post_load() is an empty
         // inline on x86_64.
+        #[cfg(CONFIG_IMA_KEXEC)]
         if !crash {
             // SAFETY: the image is complete; IMA keeps the mapping until the
             // next load or the reboot, as in C.
