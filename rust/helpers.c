@@ -10,12 +10,14 @@
 #ifdef CONFIG_KEXEC_RUST
 
 #include <linux/cpu.h>
+#include <linux/delay.h>
 #include <linux/dma-map-ops.h>
 #include <linux/highmem.h>
 #include <linux/kexec.h>
 #include <linux/kmsg_dump.h>
 #include <linux/list.h>
 #include <linux/liveupdate.h>
+#include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/page-flags.h>
 #include <linux/sched/signal.h>
@@ -34,6 +36,13 @@ KR_HELPER(unsigned long, crash_control_limit, (void), KEXEC_CRASH_CONTROL_MEMORY
 KR_HELPER(gfp_t, control_gfp, (void), KEXEC_CONTROL_MEMORY_GFP)
 KR_HELPER(gfp_t, source_gfp, (void), GFP_HIGHUSER)
 KR_HELPER(unsigned long, totalram_pages, (void), totalram_pages())
+KR_VOID(mdelay, (unsigned long ms), mdelay(ms))
+KR_HELPER(unsigned long, zero_pfn, (void), zero_pfn(0))
+#ifdef CONFIG_MEMORY_HOTPLUG
+/* Memory hotplug: whether a page frame's section is online, the section size. */
+KR_HELPER(bool, pfn_online, (unsigned long pfn), pfn_to_online_page(pfn) != NULL)
+KR_HELPER(unsigned long long, section_bytes, (void), 1ULL << SECTION_SIZE_BITS)
+#endif
 
 /* Pages and their physical addresses (the boot_ variants kexec uses). */
 KR_HELPER(struct page *, boot_pfn_to_page, (unsigned long pfn), boot_pfn_to_page(pfn))

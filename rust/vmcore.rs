@@ -11,10 +11,13 @@
 //!   the pure [`crate::corehdr`], the notes merged into one buffer that can be
 //!   mapped into user space ([`dump::UserBuf`]), the `PT_LOAD` ranges.
 //! * `file`: /proc/vmcore itself: open, read, mmap, on a [`dump::Dump`].
+//! * `callbacks`: drivers' `register_vmcore_cb()`, whose `pfn_is_ram` keeps
+//!   pages of old memory out of reads and mappings (served as zeros).
 //! * `ffi`: the C interface: `elfcorehdr=`, `elfcorehdr_addr` (which
 //!   `is_kdump_kernel()` reads), the initcall, the `proc_ops`, and
 //!   `read_from_oldmem()` for the dm-crypt key loader.
 
+mod callbacks;
 mod dump;
 mod ffi;
 mod file;

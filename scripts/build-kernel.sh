@@ -9,15 +9,23 @@
 #   handover-stock, handover-rust
 #          stock and rust plus IMA with IMA_KEXEC and kexec handover
 #          (scripts/config/handover.config)
+#   distro-stock, distro-rust
+#          Debian's own configuration of the kernel instead of tinyconfig and
+#          kexec.config, modules and debug info off (scripts/config/distro.config)
 #
-# All come from the same tree and the same fragment (scripts/config/kexec.config);
-# stock and rust differ only in that switch. The config is regenerated every time; Kbuild then
+# KR_EXTRA_CONFIG=FILE adds (and overrides with) FILE's lines after the
+# flavour's, and KR_BUILD_NAME=NAME builds in $BUILD_DIR/NAME instead of the
+# flavour's directory (tools/compile-matrix.sh).
+#
+# All come from the same tree; each pair from the same fragment (scripts/config/
+# kexec.config, plus the extra one), and its two kernels differ only in that switch. The config is regenerated every time; Kbuild then
 # rebuilds only what a changed option or file touches.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-flavour=${1:?usage: build-kernel.sh stock|rust|debug|handover-stock|handover-rust}
+flavour=${1:?usage: build-kernel.sh stock|rust|debug|handover-stock|handover-rust|distro-stock|distro-rust}
 extra=/dev/null
+base=$REPO/scripts/config/kexec.config
 off="# CONFIG_KEXEC_RUST is not set"
 case $flavour in
     stock) switch=$off ;;
@@ -25,11 +33,16 @@ case $flavour in
     debug) switch="CONFIG_KEXEC_RUST=y" extra=$REPO/scripts/config/debug.config ;;
     handover-stock) switch=$off extra=$REPO/scripts/config/handover.config ;;
     handover-rust) switch="CONFIG_KEXEC_RUST=y" extra=$REPO/scripts/config/handover.config ;;
-    *) die "unknown flavour '$flavour' (stock, rust, debug, handover-stock or handover-rust)" ;;
+    distro-stock) switch=$off extra=$REPO/scripts/config/distro.config base=/dev/null ;;
+    distro-rust) switch="CONFIG_KEXEC_RUST=y" extra=$REPO/scripts/config/distro.config base=/dev/null ;;
+    *) die "unknown flavour '$flavour' (stock, rust, debug, handover-stock, handover-rust, distro-stock or distro-rust)" ;;
 esac
 [ -f "$SRC_DIR/Makefile" ] || die "no kernel tree at $SRC_DIR: run scripts/fetch-kernel.sh"
+case $flavour in distro-*)
+    [ -f "$DISTRO_CONFIG" ] || die "no Debian configuration at $DISTRO_CONFIG: run scripts/fetch-kernel.sh" ;;
+esac
 
-O=$BUILD_DIR/$flavour
+O=$BUILD_DIR/${KR_BUILD_NAME:-$flavour}
 mkdir -p "$O"
 # One kernel build at a time on this machine (2 cores): a second caller waits.
 exec 9>"$BUILD_DIR/.build.lock"
@@ -38,18 +51,25 @@ flock 9
 keys=$("$REPO/scripts/keys.sh")
 frag=$O/kexec_rust.fragment
 # The extra fragment's options replace kexec.config's lines for them.
-redefined=$(sed -nE 's/^(# )?(CONFIG_[A-Za-z0-9_]+)[= ].*/\2/p' "$extra" | paste -sd'|')
-{ if [ -n "$redefined" ]; then
-      grep -vE "^(# )?($redefined)[= ]" "$REPO/scripts/config/kexec.config"
-  else
-      cat "$REPO/scripts/config/kexec.config"
-  fi
-  echo "$switch"; cat "$extra"
+over=${KR_EXTRA_CONFIG:-/dev/null}
+syms() { sed -nE 's/^(# )?(CONFIG_[A-Za-z0-9_]+)[= ].*/\2/p' "$@" | paste -sd'|'; }
+# drop FILE SYMS: FILE without the lines of the options in SYMS.
+drop() { if [ -n "$2" ]; then grep -vE "^(# )?($2)[= ]" "$1" || true; else cat "$1"; fi; }
+{ drop "$base" "$(syms "$extra" "$over")"
+  echo "$switch"
+  drop "$extra" "$(syms "$over")"
+  cat "$over"
   echo "CONFIG_SYSTEM_TRUSTED_KEYS=\"$keys/trusted.crt\""; } >"$frag"
 
 kmake() { "${KMAKE[@]}" -C "$SRC_DIR" O="$O" "$@"; }
 
-kmake tinyconfig >/dev/null
+case $flavour in
+    distro-*)
+        # Debian's configuration with its modules switched off.
+        cp "$DISTRO_CONFIG" "$O/.config"
+        kmake mod2noconfig >/dev/null ;;
+    *) kmake tinyconfig >/dev/null ;;
+esac
 "$SRC_DIR/scripts/kconfig/merge_config.sh" -m -O "$O" "$O/.config" "$frag" >/dev/null
 kmake olddefconfig >/dev/null
 

@@ -20,9 +20,10 @@ APT_OPTS=(
     -o "APT::Sandbox::User=root"
 )
 
+# fetch_deb PKG: the path of PKG's .deb in the private cache, downloaded once.
 fetch_deb() {
-    local deb
-    deb=$(ls "$APT_DIR"/debs/"${KERNEL_PKG}"_*.deb 2>/dev/null | head -n 1 || true)
+    local pkg=$1 deb
+    deb=$(ls "$APT_DIR"/debs/"${pkg}"_*.deb 2>/dev/null | head -n 1 || true)
     if [ -n "$deb" ]; then
         echo "$deb"
         return
@@ -30,13 +31,33 @@ fetch_deb() {
     mkdir -p "$APT_DIR"/{lists/partial,cache,archives/partial,debs}
     echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $KERNEL_MIRROR $KERNEL_SUITE main" \
         >"$APT_DIR/sources.list"
-    log "apt-get update ($KERNEL_SUITE, private configuration)"
-    timeout 900 apt-get "${APT_OPTS[@]}" -qq update >&2 ||
-        die "apt-get update of $KERNEL_SUITE failed (private config in $APT_DIR)"
-    log "downloading $KERNEL_PKG"
-    (cd "$APT_DIR/debs" && timeout 1800 apt-get "${APT_OPTS[@]}" -qq download "$KERNEL_PKG" >&2) ||
-        die "kernel package $KERNEL_PKG not found in $KERNEL_SUITE; set KERNEL_PKG/KERNEL_SUITE"
-    ls "$APT_DIR"/debs/"${KERNEL_PKG}"_*.deb | head -n 1
+    if [ ! -f "$APT_DIR/.updated" ] || ! (cd "$APT_DIR/debs" && apt-get "${APT_OPTS[@]}" -qq download "$pkg" >&2 2>/dev/null); then
+        log "apt-get update ($KERNEL_SUITE, private configuration)"
+        timeout 900 apt-get "${APT_OPTS[@]}" -qq update >&2 ||
+            die "apt-get update of $KERNEL_SUITE failed (private config in $APT_DIR)"
+        touch "$APT_DIR/.updated"
+        log "downloading $pkg"
+        (cd "$APT_DIR/debs" && timeout 1800 apt-get "${APT_OPTS[@]}" -qq download "$pkg" >&2) ||
+            die "package $pkg not found in $KERNEL_SUITE; set KERNEL_PKG/KERNEL_CONFIG_PKG/KERNEL_SUITE"
+    fi
+    ls "$APT_DIR"/debs/"${pkg}"_*.deb | head -n 1
+}
+
+# Debian's own configuration of the same kernel (package $KERNEL_CONFIG_PKG),
+# the base of the distro flavours: $DISTRO_CONFIG, unpacked from the .deb.
+fetch_distro_config() {
+    local deb tmp
+    [ -f "$DISTRO_CONFIG" ] && return 0
+    deb=$(fetch_deb "$KERNEL_CONFIG_PKG")
+    tmp=$(mktemp -d "$CACHE/unpack.XXXXXX")
+    dpkg-deb -x "$deb" "$tmp"
+    [ -f "$tmp/usr/src/$KERNEL_CONFIG_PKG/$DISTRO_CONFIG_NAME.xz" ] ||
+        die "no $DISTRO_CONFIG_NAME.xz in $(basename "$deb")"
+    mkdir -p "$(dirname "$DISTRO_CONFIG")"
+    xz -dc "$tmp/usr/src/$KERNEL_CONFIG_PKG/$DISTRO_CONFIG_NAME.xz" >"$DISTRO_CONFIG.tmp"
+    mv "$DISTRO_CONFIG.tmp" "$DISTRO_CONFIG"
+    rm -rf "$tmp"
+    log "Debian's configuration: $DISTRO_CONFIG (from $(basename "$deb"))"
 }
 
 unpack() {
@@ -109,8 +130,9 @@ apply_hooks() {
     done
 }
 
-deb=$(fetch_deb)
+deb=$(fetch_deb "$KERNEL_PKG")
 [ -f "$SRC_DIR/Makefile" ] || unpack "$deb"
 ln -sfn "$REPO" "$SRC_DIR/kexec_rust"
 apply_hooks
+fetch_distro_config
 log "kernel source: $SRC_DIR ($(make -s -C "$SRC_DIR" kernelversion 2>/dev/null))"

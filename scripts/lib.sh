@@ -10,8 +10,12 @@ CACHE=${KEXEC_RUST_CACHE:-/var/cache/kexec-rust}
 KERNEL_PKG=${KERNEL_PKG:-linux-source-7.3}
 KERNEL_SUITE=${KERNEL_SUITE:-trixie-backports}
 KERNEL_MIRROR=${KERNEL_MIRROR:-http://deb.debian.org/debian}
+# Debian's configuration of that kernel (the distro flavours' base), same suite.
+KERNEL_CONFIG_PKG=${KERNEL_CONFIG_PKG:-linux-config-7.3}
+DISTRO_CONFIG_NAME=${DISTRO_CONFIG_NAME:-config.amd64_none_amd64}
 
 SRC_DIR=$CACHE/src/$KERNEL_PKG          # the unpacked upstream tree (hooks applied)
+DISTRO_CONFIG=$CACHE/src/$KERNEL_CONFIG_PKG/$DISTRO_CONFIG_NAME
 BUILD_DIR=$CACHE/build                  # O= directories, one per flavour
 OUT_DIR=${KR_OUT_DIR:-$CACHE/out}       # initramfs images, disks, serial logs (KR_OUT_DIR: another, for runs side by side)
 TOOLS_DIR=$CACHE/tools                  # bindgen and other cargo-installed tools

@@ -10,18 +10,23 @@
 #                    both and the comparisons between them
 #   --tier debug     the debug kernel (rust with KASAN, KFENCE, lockdep,
 #                    DEBUG_PAGEALLOC, ...): every scenario on it, no sanitizer report
-#   --tier handover  the handover-stock and handover-rust kernels (IMA_KEXEC and
-#                    kexec handover, booted with kho=on; DMA_CMA): handover
-#                    kexec-cma kexec-file kdump-file on both, and the
-#                    comparisons between them
-#   --tier all       all three
+#   --tier handover  the handover-stock and handover-rust kernels (IMA_KEXEC,
+#                    kexec handover, booted with kho=on; DMA_CMA; memory and CPU
+#                    hotplug): handover kexec-cma kexec-file kdump-file hotplug
+#                    kdump-cma on both, and the comparisons between them
+#   --tier distro    the distro-stock and distro-rust kernels (Debian's own
+#                    configuration, modules and debug info off): boot kexec
+#                    kexec-file kdump kdump-file hotplug kdump-cma on both, the
+#                    comparisons between them, and every part of ours in Rust
+#   --tier all       all four
 #
 # Default scenarios: boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi
 # kexec-l4 unload kexec-big kdump
 # kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno
 # errno-file stub-exception vmcore-pattern vmcore-bad crash-types leak fuzz race
-# handover kexec-cma (the last two on the handover flavours only, which run
-# only handover kexec-cma kexec-file kdump-file).
+# handover kexec-cma hotplug kdump-cma; each flavour runs those of them it can
+# (runs_on below): handover kexec-cma hotplug kdump-cma need what only the
+# handover (and, for the last two, distro) flavours have.
 #
 # vmcore-bad is one crash per hand-made elfcorehdr (vmcore-pattern badcases
 # lists them), crash-types one crash per way of dying ($CRASH_TYPES), on each kernel.
@@ -32,7 +37,7 @@ set -euo pipefail
 
 tier=x86,handover
 if [ "${1:-}" = --tier ]; then
-    tier=${2:?--tier needs x86, debug, handover or all (or a comma-separated list)}
+    tier=${2:?--tier needs x86, debug, handover, distro or all (or a comma-separated list)}
     shift 2
 fi
 kernels=()
@@ -41,18 +46,31 @@ for t in ${tier//,/ }; do
         x86) kernels+=("${FLAVOURS[@]}") ;;
         debug) kernels+=(debug) ;;
         handover) kernels+=(handover-stock handover-rust) ;;
-        all) kernels+=("${FLAVOURS[@]}" debug handover-stock handover-rust) ;;
-        *) die "unknown tier '$t' (x86, debug, handover or all)" ;;
+        distro) kernels+=(distro-stock distro-rust) ;;
+        all) kernels+=("${FLAVOURS[@]}" debug handover-stock handover-rust distro-stock distro-rust) ;;
+        *) die "unknown tier '$t' (x86, debug, handover, distro or all)" ;;
     esac
 done
 # The handover flavours' scenarios: the hand-over itself, and the file loads
-# (normal and crash) on kernels with IMA_KEXEC and kho=on.
-HANDOVER_SCENARIOS=" handover kexec-cma kexec-file kdump-file "
+# (normal and crash) on kernels with IMA_KEXEC and kho=on; the crash image
+# under memory and CPU hotplug and with crashkernel=,cma.
+HANDOVER_SCENARIOS=" handover kexec-cma kexec-file kdump-file hotplug kdump-cma "
+# The distro flavours': the main paths, and those that need Debian's options.
+DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file hotplug kdump-cma "
+# What only those flavours have: IMA_KEXEC, kexec handover, CMA, memory hotplug.
+FEATURE_SCENARIOS=" handover kexec-cma hotplug kdump-cma "
+runs_on() { # FLAVOUR SCENARIO
+    case $1 in
+        handover-*) [ "${HANDOVER_SCENARIOS#* $2 }" != "$HANDOVER_SCENARIOS" ] ;;
+        distro-*) [ "${DISTRO_SCENARIOS#* $2 }" != "$DISTRO_SCENARIOS" ] ;;
+        *) [ "${FEATURE_SCENARIOS#* $2 }" = "$FEATURE_SCENARIOS" ] ;;
+    esac
+}
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
     scenarios=(boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi kexec-l4 unload kexec-big kdump kdump-file
                crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno errno-file stub-exception
-               vmcore-pattern vmcore-bad crash-types leak fuzz race handover kexec-cma)
+               vmcore-pattern vmcore-bad crash-types leak fuzz race handover kexec-cma hotplug kdump-cma)
 # The debug kernel runs some of the one-crash-per-case scenarios' cases: each
 # of its captures takes minutes (KASAN and DEBUG_PAGEALLOC under TCG).
 DEBUG_BAD_CASES="good load-ownram note-huge phnum-huge magic"
@@ -134,18 +152,28 @@ for obj in "${replaced[@]}"; do
         if built_in debug "$obj"; then record FAIL "debug build: $obj is still built"
         else record PASS "debug build: no $obj"; fi
     fi
-    # handover-rust has CMA (kexec handover selects it), so its crash parts
-    # (crashkernel=, the panic path, VMCOREINFO) are C there.
-    case $obj in kernel/crash_reserve.o | kernel/crash_core.o | kernel/vmcore_info.o) continue ;; esac
-    if has handover-rust; then
-        if built_in handover-rust "$obj"; then
-            record FAIL "handover-rust build: $obj is still built"
-        elif ! built_in handover-stock "$obj"; then
-            record FAIL "handover-stock build: $obj is missing (the reference must have it)"
+    # The other pairs: an object is gone where the option that replaces it is
+    # on (the distro configuration turns some off: the banner check below).
+    case $obj in
+        kernel/kexec.o | kernel/kexec_core.o) opt=KEXEC_RUST ;;
+        kernel/crash_*.o | kernel/vmcore_info.o) opt=KEXEC_RUST_CRASH ;;
+        arch/x86/kernel/machine_kexec_64.o | arch/x86/kernel/relocate_kernel_64.o) opt=KEXEC_RUST_RELOCATE ;;
+        kernel/kexec_file.o | arch/x86/kernel/kexec-bzimage64.o) opt=KEXEC_RUST_FILE ;;
+        *) opt=KEXEC_RUST_VMCORE ;;
+    esac
+    for pair in handover distro; do
+        has "$pair-rust" || continue
+        if ! grep -q "^CONFIG_$opt=y" "$BUILD_DIR/$pair-rust/.config"; then
+            if built_in "$pair-rust" "$obj"; then record PASS "$pair-rust build: $obj built (CONFIG_$opt is off)"
+            else record FAIL "$pair-rust build: no $obj though CONFIG_$opt is off"; fi
+        elif built_in "$pair-rust" "$obj"; then
+            record FAIL "$pair-rust build: $obj is still built"
+        elif ! built_in "$pair-stock" "$obj"; then
+            record FAIL "$pair-stock build: $obj is missing (the reference must have it)"
         else
-            record PASS "handover-rust build: no $obj (handover-stock has it)"
+            record PASS "$pair-rust build: no $obj ($pair-stock has it)"
         fi
-    fi
+    done
 done
 # Our helpers are built into the kernel's rust/helpers/helpers.o (hook patch 0006).
 helpers=$("llvm-nm$LLVM_SUFFIX" --defined-only "$BUILD_DIR/rust/rust/helpers/helpers.o" 2>/dev/null |
@@ -177,22 +205,9 @@ for s in "${scenarios[@]}"; do
         crash-types) read -ra cases <<<"$CRASH_TYPES"; debug_cases=" $DEBUG_CRASH_TYPES " ;;
         *) cases=("") debug_cases="" ;;
     esac
-    # The handover flavours run their own scenarios only; the other flavours
-    # have no IMA_KEXEC or kexec handover for the handover scenario.
-    if [ "${HANDOVER_SCENARIOS#* $s }" != "$HANDOVER_SCENARIOS" ]; then
-        keep=()
-        for f in "${flavours[@]}"; do
-            case $f in
-                handover-*) keep+=("$f") ;;
-                *) [ "$s" = handover ] || [ "$s" = kexec-cma ] || keep+=("$f") ;;
-            esac
-        done
-        flavours=("${keep[@]}")
-    else
-        keep=()
-        for f in "${flavours[@]}"; do case $f in handover-*) ;; *) keep+=("$f") ;; esac; done
-        flavours=("${keep[@]}")
-    fi
+    keep=()
+    for f in "${flavours[@]}"; do runs_on "$f" "$s" && keep+=("$f"); done
+    flavours=("${keep[@]}")
     for c in "${cases[@]}"; do
         for f in "${flavours[@]}"; do
             [ "$f" != debug ] || [ -z "$c" ] || [ "${debug_cases#* $c }" != "$debug_cases" ] || continue
@@ -321,12 +336,43 @@ if ran_pair kexec-cma; then
     done >"$OUT_DIR/kexec-cma.txt"
     log "kexec-cma placement, both kernels: $OUT_DIR/kexec-cma.txt"
 fi
-if ran_pair kdump-file && ! missing kdump-file "$OUT_DIR/handover-stock/kdump-file/layout.txt" "$OUT_DIR/handover-rust/kdump-file/layout.txt"; then
-    if diff -u "$OUT_DIR/handover-stock/kdump-file/layout.txt" "$OUT_DIR/handover-rust/kdump-file/layout.txt" >"$OUT_DIR/handover-kdump-file-layout.diff"; then
-        record PASS "kdump-file: handover-stock and handover-rust vmcores have the same layout ($(wc -l <"$OUT_DIR/handover-rust/kdump-file/layout.txt") lines)"
+# The handover and distro pairs: the same vmcore layout (program headers,
+# notes, VMCOREINFO keys and the values of its sizes and offsets).
+ran_in() { # PAIR SCENARIO
+    has "$1-stock" && has "$1-rust" && runs_on "$1-rust" "$2" || return 1
+    local x; for x in "${scenarios[@]}"; do [ "$x" = "$2" ] && return 0; done; return 1
+}
+for pair in handover distro; do
+    for s in kdump kdump-file kdump-cma; do
+        ran_in "$pair" "$s" || continue
+        a=$OUT_DIR/$pair-stock/$s/layout.txt b=$OUT_DIR/$pair-rust/$s/layout.txt
+        missing "$pair $s" "$a" "$b" && continue
+        if diff -u "$a" "$b" >"$OUT_DIR/$pair-$s-layout.diff"; then
+            record PASS "$s: $pair-stock and $pair-rust vmcores have the same layout ($(wc -l <"$b") lines, $(grep -c '^vmcoreinfo' "$b") VMCOREINFO keys)"
+        else
+            cat "$OUT_DIR/$pair-$s-layout.diff"
+            record FAIL "$s: $pair-stock and $pair-rust vmcore layouts differ (see $OUT_DIR/$pair-$s-layout.diff)"
+        fi
+    done
+done
+# hotplug: what each kernel's vmcore held of the added and the removed DIMM.
+if ran_pair hotplug || ran_in distro hotplug; then
+    for f in handover-stock handover-rust distro-stock distro-rust; do
+        has "$f" || continue
+        echo "$f: $(cat "$OUT_DIR/$f/hotplug/outcome.txt" 2>/dev/null || echo "no outcome")"
+    done >"$OUT_DIR/hotplug.txt"
+    log "hotplug outcomes: $OUT_DIR/hotplug.txt"
+fi
+# Debian's configuration: every part of ours in Rust there (the banner).
+if has distro-rust; then
+    banner=$(grep -a -m1 -h 'kexec_rust: Rust kexec/kdump overlay active' "$OUT_DIR"/distro-rust/*/serial.log 2>/dev/null |
+        sed 's/\r$//; s/^\[ *[0-9.]*\] //' || true)
+    if [ -z "$banner" ]; then
+        record FAIL "distro-rust: no kexec_rust banner in any of its runs"
+    elif echo "$banner" | grep -q ': C[,)]'; then
+        record FAIL "distro-rust: parts still C on Debian's configuration: $banner"
     else
-        cat "$OUT_DIR/handover-kdump-file-layout.diff"
-        record FAIL "kdump-file: handover-stock and handover-rust vmcore layouts differ (see $OUT_DIR/handover-kdump-file-layout.diff)"
+        record PASS "distro-rust: every part in Rust on Debian's configuration: $banner"
     fi
 fi
 

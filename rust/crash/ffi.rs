@@ -90,8 +90,9 @@ pub(crate) extern "C" fn reserve_crashkernel_generic(
 }
 matches_c!(reserve_crashkernel_generic: unsafe extern "C" fn(u64, u64, u64, bool));
 
-/// `crashkernel=SIZE,cma` (`reserve_crashkernel_cma`): this build has no CMA.
+/// `crashkernel=SIZE,cma` (`reserve_crashkernel_cma`), after the reservation.
 #[no_mangle]
+#[link_section = ".init.text"]
 pub(crate) extern "C" fn reserve_crashkernel_cma(cma_size: u64) {
     reserve::reserve_cma(cma_size);
 }
@@ -312,27 +313,55 @@ matches_c!(crash_prepare_headers: unsafe extern "C" fn(c_int, *mut *mut c_void, 
 
 /// Whether the loaded crash image may be rewritten on hotplug
 /// (`crash_check_hotplug_support`).
+#[cfg(CONFIG_CRASH_HOTPLUG)]
 #[no_mangle]
 pub(crate) extern "C" fn crash_check_hotplug_support() -> c_int {
     c_int::from(panic::check_hotplug_support())
 }
+#[cfg(CONFIG_CRASH_HOTPLUG)]
 matches_c!(crash_check_hotplug_support: unsafe extern "C" fn() -> c_int);
 
+#[cfg(CONFIG_CRASH_HOTPLUG)]
 unsafe extern "C" fn cpu_online(cpu: c_uint) -> c_int {
-    panic::handle_hotplug_event(bindings::KEXEC_CRASH_HP_ADD_CPU, cpu);
+    panic::handle_hotplug_event(bindings::KEXEC_CRASH_HP_ADD_CPU, cpu, core::ptr::null_mut());
     0
 }
 
+#[cfg(CONFIG_CRASH_HOTPLUG)]
 unsafe extern "C" fn cpu_offline(cpu: c_uint) -> c_int {
-    panic::handle_hotplug_event(bindings::KEXEC_CRASH_HP_REMOVE_CPU, cpu);
+    panic::handle_hotplug_event(
+        bindings::KEXEC_CRASH_HP_REMOVE_CPU,
+        cpu,
+        core::ptr::null_mut(),
+    );
     0
+}
+
+/// The memory hotplug notifier (`crash_memhp_notifier`): memory that came
+/// online or went offline; `arg` is the `struct memory_notify` of the block.
+#[cfg(all(CONFIG_CRASH_HOTPLUG, CONFIG_MEMORY_HOTPLUG))]
+pub(crate) unsafe extern "C" fn memory_notify(
+    _nb: *mut bindings::notifier_block,
+    action: c_ulong,
+    arg: *mut c_void,
+) -> c_int {
+    let invalid_cpu = bindings::KEXEC_CRASH_HP_INVALID_CPU as u32;
+    if action == bindings::memory_block_state_MEM_ONLINE as c_ulong {
+        panic::handle_hotplug_event(bindings::KEXEC_CRASH_HP_ADD_MEMORY, invalid_cpu, arg);
+    } else if action == bindings::memory_block_state_MEM_OFFLINE as c_ulong {
+        panic::handle_hotplug_event(bindings::KEXEC_CRASH_HP_REMOVE_MEMORY, invalid_cpu, arg);
+    }
+    bindings::NOTIFY_OK as c_int
 }
 
 /// The note buffers, VMCOREINFO and the hotplug callbacks; called once at
 /// subsys_initcall by kexec_glue.c.
 #[no_mangle]
 pub(crate) extern "C" fn kexec_rust_crash_init() -> c_int {
-    errno_of(panic::init(cpu_online, cpu_offline))
+    let ret = panic::init();
+    #[cfg(CONFIG_CRASH_HOTPLUG)]
+    let ret = ret.and(panic::hotplug_init(cpu_online, cpu_offline));
+    errno_of(ret)
 }
 
 /// Counts one recovered hardware error of type `src` (`hwerr_log_error_type`).

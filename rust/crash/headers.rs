@@ -78,6 +78,10 @@ impl<'a> CrashMem<'a> {
         if low_end != 0 {
             self.exclude(low_start, low_end)?;
         }
+        // The CMA ranges are the capture kernel's to use: not part of the dump.
+        for r in super::reserve::cma_ranges() {
+            self.exclude(r.start, r.end)?;
+        }
         Ok(())
     }
 }
@@ -161,6 +165,59 @@ pub(crate) fn prepare_elf64_headers(
     Ok((ptr.cast(), len))
 }
 
+/// `cmem` without the memory sections that are offline.
+///
+/// Offline memory holds nothing of the running kernel, and memory taken out
+/// (a DIMM unplugged) goes offline first: its notifier is the last chance to
+/// rewrite a loaded crash image's header before the memory disappears, and at
+/// that moment it is still System RAM. The stock kernel keeps it in the
+/// header, so that the capture kernel reads memory that may no longer exist;
+/// we leave it out.
+#[cfg(CONFIG_MEMORY_HOTPLUG)]
+fn without_offline_memory(mut cmem: CrashMemBox) -> Result<CrashMemBox> {
+    // SAFETY: a constant.
+    let section = unsafe { bindings::kexec_rust_section_bytes() };
+    let mut offline = KVec::<(u64, u64)>::new();
+    for r in cmem.view().ram() {
+        let mut at = r.start / section * section;
+        while at <= r.end {
+            let next = at.saturating_add(section);
+            let (s, e) = (at.max(r.start), (next - 1).min(r.end));
+            // SAFETY: asks about one page frame (in the range, so not in a
+            // hole of the section); no precondition.
+            if !unsafe {
+                bindings::kexec_rust_pfn_online((s >> kernel::page::PAGE_SHIFT) as c_ulong)
+            } {
+                match offline.last_mut() {
+                    Some(last) if last.1 + 1 == s => last.1 = e,
+                    _ => offline.push((s, e), GFP_KERNEL)?,
+                }
+            }
+            if next == u64::MAX {
+                break;
+            }
+            at = next;
+        }
+    }
+    if offline.is_empty() {
+        return Ok(cmem);
+    }
+    // Each run cut out may split a range in two.
+    let nr = cmem.view().ram().len();
+    let mut out = CrashMemBox::new((nr + offline.len()) as u32)?;
+    {
+        let (src, dst) = (cmem.view(), out.view());
+        for (d, r) in dst.ranges.iter_mut().zip(src.ram()) {
+            *d = *r;
+        }
+        *dst.nr = nr as c_uint;
+    }
+    for (s, e) in offline {
+        out.view().exclude(s, e)?;
+    }
+    Ok(out)
+}
+
 /// The elfcorehdr of the running system (`crash_prepare_headers`): the buffer,
 /// its size and the number of memory ranges in it.
 pub(crate) fn prepare_headers(
@@ -176,6 +233,8 @@ pub(crate) fn prepare_headers(
     // SAFETY: the arch fills our `crash_mem`, within its slots.
     kernel::error::to_result(unsafe { bindings::arch_crash_populate_cmem(cmem.ptr.as_ptr()) })?;
     cmem.view().exclude_core_ranges(lock)?;
+    #[cfg(CONFIG_MEMORY_HOTPLUG)]
+    let mut cmem = without_offline_memory(cmem)?;
     // SAFETY: the arch cuts its own ranges out of our `crash_mem`.
     kernel::error::to_result(unsafe { bindings::arch_crash_exclude_ranges(cmem.ptr.as_ptr()) })?;
     let view = cmem.view();

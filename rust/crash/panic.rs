@@ -23,6 +23,8 @@ use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::atomic::{ordering, Atomic};
 use kernel::task::Task;
+#[cfg(all(CONFIG_CRASH_HOTPLUG, CONFIG_MEMORY_HOTPLUG))]
+use kernel::types::Opaque;
 
 /// The per-CPU note buffers (`note_buf_t __percpu *crash_notes`), allocated at
 /// init and never freed.
@@ -102,7 +104,22 @@ pub(crate) fn crash_kexec_locked(regs: Option<&bindings::pt_regs>) {
         bindings::kexec_rust_crash_setup_regs(&mut fixed, regs);
         vmcoreinfo::crash_save();
         bindings::machine_crash_shutdown(&mut fixed);
+        wait_for_cma_dma();
         bindings::machine_kexec(image.as_ptr());
+    }
+}
+
+/// How long the panic path waits for DMA into the crash kernel's CMA ranges
+/// (`CMA_DMA_TIMEOUT_SEC`).
+const CMA_DMA_TIMEOUT_MS: c_ulong = 10_000;
+
+/// With `crashkernel=,cma`, the crashed kernel's devices may still be writing
+/// into pages of the CMA ranges that the capture kernel is about to use: give
+/// them time to finish first, as stock does.
+fn wait_for_cma_dma() {
+    if !super::reserve::cma_ranges().is_empty() {
+        // SAFETY: a busy wait.
+        unsafe { bindings::kexec_rust_mdelay(CMA_DMA_TIMEOUT_MS) };
     }
 }
 
@@ -174,14 +191,17 @@ pub(crate) fn cpu_note_addresses() -> Result<KVec<u64>> {
 }
 
 // ---------------------------------------------------------------------------
-// CPU hotplug: keep a loaded crash image's list of CPUs current.
+// CPU and memory hotplug: keep a loaded crash image's elfcorehdr current.
 
+#[cfg(CONFIG_CRASH_HOTPLUG)]
 kernel::sync::global_lock! {
-    // SAFETY: initialised in `init`, at subsys_initcall, before the CPU hotplug
-    // callbacks are registered and before userspace can read crash_hotplug.
+    // SAFETY: initialised in `hotplug_init`, at subsys_initcall, before the
+    // hotplug callbacks are registered and before userspace can read
+    // crash_hotplug.
     unsafe(uninit) static HOTPLUG_LOCK: Mutex<()> = ();
 }
 
+#[cfg(CONFIG_CRASH_HOTPLUG)]
 fn trylock_for_hotplug() -> Option<KexecLock> {
     let lock = KexecLock::try_lock();
     if lock.is_none() && !kexec_in_progress.load(ordering::Relaxed) {
@@ -192,6 +212,7 @@ fn trylock_for_hotplug() -> Option<KexecLock> {
 
 /// Whether the loaded crash image lets the kernel rewrite it on hotplug
 /// (`crash_check_hotplug_support`, for the crash_hotplug sysfs files).
+#[cfg(CONFIG_CRASH_HOTPLUG)]
 pub(crate) fn check_hotplug_support() -> bool {
     let _hp = HOTPLUG_LOCK.lock();
     let Some(mut lock) = trylock_for_hotplug() else {
@@ -204,6 +225,7 @@ pub(crate) fn check_hotplug_support() -> bool {
 
 /// The segment whose first bytes are an ELF header: the elfcorehdr (the last
 /// such segment, as the C code picks).
+#[cfg(CONFIG_CRASH_HOTPLUG)]
 fn find_elfcorehdr(image: &Kimage) -> Option<usize> {
     image.segments().as_slice().iter().rposition(|s| {
         // SAFETY: the segment lies in the crash reservation, which this loaded
@@ -212,9 +234,11 @@ fn find_elfcorehdr(image: &Kimage) -> Option<usize> {
     })
 }
 
-/// A CPU came (`add`) or went: let the arch rewrite the loaded crash image's
-/// elfcorehdr.
-pub(crate) fn handle_hotplug_event(action: u32, cpu: u32) {
+/// A CPU or memory came or went (`action`, a `KEXEC_CRASH_HP_*` value; `cpu`
+/// for a CPU, `arg` the `struct memory_notify` for memory): let the arch
+/// rewrite the loaded crash image's elfcorehdr.
+#[cfg(CONFIG_CRASH_HOTPLUG)]
+pub(crate) fn handle_hotplug_event(action: u32, cpu: u32, arg: *mut c_void) {
     let _hp = HOTPLUG_LOCK.lock();
     let Some(mut lock) = trylock_for_hotplug() else {
         return;
@@ -225,7 +249,11 @@ pub(crate) fn handle_hotplug_event(action: u32, cpu: u32) {
     if image.c().hotplug_support() == 0 {
         return;
     }
-    pr_debug!("crash hp: hp_action {action}, cpu {cpu}\n");
+    if action == bindings::KEXEC_CRASH_HP_ADD_CPU || action == bindings::KEXEC_CRASH_HP_REMOVE_CPU {
+        pr_debug!("crash hp: hp_action {action}, cpu {cpu}\n");
+    } else {
+        pr_debug!("crash hp: hp_action {action}\n");
+    }
     if image.c().elfcorehdr_index < 0 {
         if let Some(n) = find_elfcorehdr(image) {
             image.c_mut().elfcorehdr_index = n as c_int;
@@ -242,8 +270,9 @@ pub(crate) fn handle_hotplug_event(action: u32, cpu: u32) {
     // rewrite and protected again below.
     unsafe { bindings::arch_kexec_unprotect_crashkres() };
     if let Some(image) = kexec_crash_image.get(&mut lock) {
-        // SAFETY: the arch rewrites the elfcorehdr of the image we hold.
-        unsafe { bindings::arch_crash_handle_hotplug_event(image.as_ptr(), core::ptr::null_mut()) };
+        // SAFETY: the arch rewrites the elfcorehdr of the image we hold; `arg`
+        // is what the memory notifier was given, or null for a CPU.
+        unsafe { bindings::arch_crash_handle_hotplug_event(image.as_ptr(), arg) };
         image.c_mut().hp_action = bindings::KEXEC_CRASH_HP_NONE as c_int;
         image.c_mut().elfcorehdr_updated = true;
     }
@@ -251,27 +280,40 @@ pub(crate) fn handle_hotplug_event(action: u32, cpu: u32) {
     unsafe { bindings::arch_kexec_protect_crashkres() };
 }
 
-/// Allocates the note buffers, builds VMCOREINFO and registers the hotplug
-/// callbacks (`cpu_online`/`cpu_offline` in ffi.rs); at subsys_initcall.
-pub(crate) fn init(
+/// The memory hotplug notifier's block: built at compile time, then linked
+/// into the notifier chain, which alone writes it (under the chain's lock).
+#[cfg(all(CONFIG_CRASH_HOTPLUG, CONFIG_MEMORY_HOTPLUG))]
+#[repr(transparent)]
+struct MemoryNotifier(Opaque<bindings::notifier_block>);
+
+// SAFETY: Rust never touches the block after building it; the notifier chain
+// serialises its own writes.
+#[cfg(all(CONFIG_CRASH_HOTPLUG, CONFIG_MEMORY_HOTPLUG))]
+unsafe impl Sync for MemoryNotifier {}
+
+#[cfg(all(CONFIG_CRASH_HOTPLUG, CONFIG_MEMORY_HOTPLUG))]
+static MEMORY_NOTIFIER: MemoryNotifier = MemoryNotifier(Opaque::new(bindings::notifier_block {
+    notifier_call: Some(super::ffi::memory_notify),
+    next: core::ptr::null_mut(),
+    priority: 0,
+}));
+
+/// Registers the hotplug callbacks: `cpu_online`/`cpu_offline` for CPUs and,
+/// with memory hotplug, the memory notifier (all in ffi.rs); at
+/// subsys_initcall.
+#[cfg(CONFIG_CRASH_HOTPLUG)]
+pub(crate) fn hotplug_init(
     cpu_online: unsafe extern "C" fn(c_uint) -> c_int,
     cpu_offline: unsafe extern "C" fn(c_uint) -> c_int,
 ) -> Result {
-    // A CPU's notes must not straddle two pages: only the start address is
-    // exported, and percpu memory may be vmalloc'ed. Aligning to the size rounded
-    // up to a power of two keeps them in one page.
-    const _: () = assert!(NOTE_BUF_SIZE <= page::PAGE_SIZE);
-    let align = NOTE_BUF_SIZE.next_power_of_two().min(page::PAGE_SIZE);
-    // SAFETY: a percpu allocation kept for the kernel's lifetime.
-    let p = unsafe { bindings::kexec_rust_alloc_percpu_notes(NOTE_BUF_SIZE, align) };
-    if p.is_null() {
-        pr_warn!("Memory allocation for saving cpu register states failed\n");
-    }
-    crash_notes.store(p, ordering::Release);
-    let ret = vmcoreinfo::init();
-
     // SAFETY: called once, before any use of the lock.
     unsafe { HOTPLUG_LOCK.init() };
+    #[cfg(CONFIG_MEMORY_HOTPLUG)]
+    // SAFETY: the block is a static that lives for ever; the chain links it.
+    // The result is always 0 (a block is only refused twice).
+    unsafe {
+        bindings::register_memory_notifier(MEMORY_NOTIFIER.0.get())
+    };
     // SAFETY: registers two callbacks that live forever; `false`: not called for
     // the CPUs already up.
     let hp = unsafe {
@@ -288,5 +330,21 @@ pub(crate) fn init(
         pr_warn!("crash hp: cannot register the CPU hotplug callbacks ({hp})\n");
         return Err(Error::from_errno(hp));
     }
-    ret
+    Ok(())
+}
+
+/// Allocates the note buffers and builds VMCOREINFO; at subsys_initcall.
+pub(crate) fn init() -> Result {
+    // A CPU's notes must not straddle two pages: only the start address is
+    // exported, and percpu memory may be vmalloc'ed. Aligning to the size rounded
+    // up to a power of two keeps them in one page.
+    const _: () = assert!(NOTE_BUF_SIZE <= page::PAGE_SIZE);
+    let align = NOTE_BUF_SIZE.next_power_of_two().min(page::PAGE_SIZE);
+    // SAFETY: a percpu allocation kept for the kernel's lifetime.
+    let p = unsafe { bindings::kexec_rust_alloc_percpu_notes(NOTE_BUF_SIZE, align) };
+    if p.is_null() {
+        pr_warn!("Memory allocation for saving cpu register states failed\n");
+    }
+    crash_notes.store(p, ordering::Release);
+    vmcoreinfo::init()
 }

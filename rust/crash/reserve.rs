@@ -18,6 +18,8 @@ use crate::crashkernel;
 use crate::kexec::state::KexecLock;
 use kernel::bindings;
 use kernel::prelude::*;
+#[cfg(CONFIG_CMA)]
+use kernel::sync::atomic::{ordering, Atomic};
 use kernel::types::Opaque;
 
 /// One of the crash kernel's resources (`struct resource`), which C also reads
@@ -147,9 +149,60 @@ pub(crate) static crashk_res: CrashResource = CrashResource::new();
 pub(crate) static crashk_low_res: CrashResource = CrashResource::new();
 
 /// CMA ranges for the crash kernel (`struct range crashk_cma_ranges[]`): none, as
-/// this build has no CMA (Kconfig).
+/// this build has no CMA.
+#[cfg(not(CONFIG_CMA))]
 #[no_mangle]
 pub(crate) static crashk_cma_ranges: [bindings::range; 0] = [];
+
+/// The crash kernel's ranges of CMA memory, `crashkernel=SIZE,cma`: normal
+/// memory for the running kernel's movable pages, all of it RAM to the capture
+/// kernel (which may overwrite it: the dump leaves it out). The x86 code
+/// (arch/x86/kernel/crash.c) reads the table as `crashk_cma_ranges[]` and its
+/// length as `crashk_cma_cnt`.
+///
+/// # Invariants
+///
+/// Written only by [`reserve_cma`], at early boot (one CPU, nothing else
+/// running); read-only afterwards.
+#[cfg(CONFIG_CMA)]
+#[repr(transparent)]
+pub(crate) struct CmaRanges(Opaque<[bindings::range; CMA_RANGES_MAX]>);
+
+/// At most this many CMA ranges (`CRASHKERNEL_CMA_RANGES_MAX`).
+#[cfg(CONFIG_CMA)]
+const CMA_RANGES_MAX: usize = bindings::CRASHK_CMA_RANGES_MAX as usize;
+
+// SAFETY: see the type invariant: written once at boot, before any reader.
+#[cfg(CONFIG_CMA)]
+unsafe impl Sync for CmaRanges {}
+
+/// The table (`crashk_cma_ranges`); the first [`crashk_cma_cnt`] entries are used.
+#[cfg(CONFIG_CMA)]
+#[no_mangle]
+pub(crate) static crashk_cma_ranges: CmaRanges = CmaRanges(Opaque::new(
+    [bindings::range { start: 0, end: 0 }; CMA_RANGES_MAX],
+));
+
+/// How many of [`crashk_cma_ranges`] are used (`int crashk_cma_cnt`).
+#[cfg(CONFIG_CMA)]
+#[no_mangle]
+pub(crate) static crashk_cma_cnt: Atomic<i32> = Atomic::new(0);
+
+/// The CMA ranges reserved at boot, `[start, end]` each.
+pub(crate) fn cma_ranges() -> &'static [bindings::range] {
+    #[cfg(CONFIG_CMA)]
+    {
+        let n = (crashk_cma_cnt.load(ordering::Acquire).max(0) as usize).min(CMA_RANGES_MAX);
+        // SAFETY: by the invariant the table no longer changes once the count is
+        // set, and the count is set after the entries it covers.
+        let table: &[bindings::range; CMA_RANGES_MAX] = unsafe { &*crashk_cma_ranges.0.get() };
+        &table[..n]
+    }
+    #[cfg(not(CONFIG_CMA))]
+    {
+        &[]
+    }
+}
 
 const _: () =
     assert!(core::mem::size_of::<CrashResource>() == core::mem::size_of::<bindings::resource>());
@@ -342,8 +395,78 @@ pub(crate) fn reserve_generic(size: u64, base: u64, low_size: u64, high: bool) {
 }
 
 /// `crashkernel=SIZE,cma` (`reserve_crashkernel_cma`): this build has no CMA.
+#[cfg(not(CONFIG_CMA))]
 pub(crate) fn reserve_cma(cma_size: u64) {
     if cma_size != 0 {
         pr_warn!("crashkernel CMA reservation not supported\n");
+    }
+}
+
+/// `crashkernel=SIZE,cma` (`reserve_crashkernel_cma`): declares CMA areas named
+/// "crashkernel" for `cma_size` bytes, in one area if memblock has room for it,
+/// else in areas of half the size, then a quarter, and so on, down to a page,
+/// at most [`CMA_RANGES_MAX`] of them. What it got is logged, and is in
+/// `/sys/kernel/kexec/crash_cma_ranges`.
+#[cfg(CONFIG_CMA)]
+#[link_section = ".init.text"]
+pub(crate) fn reserve_cma(cma_size: u64) {
+    if cma_size == 0 {
+        return;
+    }
+    let page = kernel::page::PAGE_SIZE as u64;
+    let mut request = cma_size.next_multiple_of(page);
+    let mut reserved = 0u64;
+    let mut n = 0usize;
+    // SAFETY: early boot, one CPU: nothing reads the table before the count
+    // below is stored (type invariant).
+    let table = unsafe { &mut *crashk_cma_ranges.0.get() };
+    while cma_size > reserved && n < CMA_RANGES_MAX {
+        let mut area: *mut bindings::cma = core::ptr::null_mut();
+        // SAFETY: early boot, memblock is the allocator; `area` receives the
+        // new area, which lives for the kernel's lifetime.
+        let ret = unsafe {
+            bindings::cma_declare_contiguous_nid(
+                0,
+                request,
+                0,
+                0,
+                0,
+                false,
+                c"crashkernel".as_char_ptr(),
+                &mut area,
+                bindings::NUMA_NO_NODE,
+            )
+        };
+        if ret != 0 {
+            // No room for a block this large: try halves.
+            if request <= page {
+                break;
+            }
+            request = (request / 2).next_multiple_of(page);
+            continue;
+        }
+        // SAFETY: `area` was just declared and is valid for ever.
+        let (base, size) = unsafe { (bindings::cma_get_base(area), bindings::cma_get_size(area)) };
+        table[n] = bindings::range {
+            start: base,
+            end: base + size as u64 - 1,
+        };
+        n += 1;
+        reserved += request;
+    }
+    crashk_cma_cnt.store(n as i32, ordering::Release);
+    if cma_size > reserved {
+        pr_warn!(
+            "crashkernel CMA reservation failed: {} MB requested, {} MB reserved in {} ranges\n",
+            cma_size >> 20,
+            reserved >> 20,
+            n
+        );
+    } else {
+        pr_info!(
+            "crashkernel CMA reserved: {} MB in {} ranges\n",
+            reserved >> 20,
+            n
+        );
     }
 }

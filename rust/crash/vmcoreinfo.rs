@@ -233,6 +233,7 @@ struct Values {
     node_online_map: c_ulong,
     swapper_pg_dir: c_ulong,
     vmalloc_start: c_ulong,
+    #[cfg(CONFIG_SPARSEMEM_VMEMMAP)]
     vmemmap: c_ulong,
     nr_section_roots: c_ulong,
     max_physmem_bits: isize,
@@ -252,6 +253,7 @@ impl Values {
                 node_online_map: bindings::kexec_rust_node_online_map_addr(),
                 swapper_pg_dir: bindings::kexec_rust_swapper_pg_dir_addr(),
                 vmalloc_start: bindings::kexec_rust_vmalloc_start(),
+                #[cfg(CONFIG_SPARSEMEM_VMEMMAP)]
                 vmemmap: bindings::kexec_rust_vmemmap_addr(),
                 nr_section_roots: bindings::kexec_rust_nr_section_roots(),
                 max_physmem_bits: bindings::kexec_rust_max_physmem_bits(),
@@ -296,19 +298,28 @@ fn write_lines() {
             m.vmalloc_start
         ));
 
-        symbol!("mem_map", &raw const b::mem_map);
-        symbol!("contig_page_data", &raw const b::contig_page_data);
+        // Without NUMA, the one node's page array and data (with NUMA they
+        // are per node, found through node_data).
+        #[cfg(not(CONFIG_NUMA))]
+        {
+            symbol!("mem_map", &raw const b::mem_map);
+            symbol!("contig_page_data", &raw const b::contig_page_data);
+        }
+        #[cfg(CONFIG_SPARSEMEM_VMEMMAP)]
         symbol!("vmemmap", m.vmemmap);
-        symbol!("mem_section", m.mem_section);
-        length!("mem_section", m.nr_section_roots);
-        size!("mem_section", b::mem_section);
-        offset!(
-            "mem_section.section_mem_map",
-            b::mem_section,
-            section_mem_map
-        );
-        number!("SECTION_SIZE_BITS", b::SECTION_SIZE_BITS);
-        number!("MAX_PHYSMEM_BITS", m.max_physmem_bits);
+        #[cfg(CONFIG_SPARSEMEM)]
+        {
+            symbol!("mem_section", m.mem_section);
+            length!("mem_section", m.nr_section_roots);
+            size!("mem_section", b::mem_section);
+            offset!(
+                "mem_section.section_mem_map",
+                b::mem_section,
+                section_mem_map
+            );
+            number!("SECTION_SIZE_BITS", b::SECTION_SIZE_BITS);
+            number!("MAX_PHYSMEM_BITS", m.max_physmem_bits);
+        }
 
         size!("page", b::page);
         size!("pglist_data", b::pglist_data);
@@ -367,6 +378,9 @@ fn write_lines() {
             "PAGE_SLAB_MAPCOUNT_VALUE",
             page_type_value(b::pagetype_PGTY_slab)
         );
+        // Pages taken out of use after a memory error.
+        #[cfg(CONFIG_MEMORY_FAILURE)]
+        number!("PG_hwpoison", b::pageflags_PG_hwpoison);
         number!("PG_head_mask", 1i64 << b::pageflags_PG_head);
         number!(
             "PAGE_BUDDY_MAPCOUNT_VALUE",
@@ -380,12 +394,21 @@ fn write_lines() {
             "PAGE_OFFLINE_MAPCOUNT_VALUE",
             page_type_value(b::pagetype_PGTY_offline)
         );
+        // Memory that a confidential guest has not accepted yet.
+        #[cfg(CONFIG_UNACCEPTED_MEMORY)]
+        number!(
+            "PAGE_UNACCEPTED_MAPCOUNT_VALUE",
+            page_type_value(b::pagetype_PGTY_unaccepted)
+        );
 
-        symbol!("kallsyms_names", &raw const b::kallsyms_names);
-        symbol!("kallsyms_num_syms", &raw const b::kallsyms_num_syms);
-        symbol!("kallsyms_token_table", &raw const b::kallsyms_token_table);
-        symbol!("kallsyms_token_index", &raw const b::kallsyms_token_index);
-        symbol!("kallsyms_offsets", &raw const b::kallsyms_offsets);
+        #[cfg(CONFIG_KALLSYMS)]
+        {
+            symbol!("kallsyms_names", &raw const b::kallsyms_names);
+            symbol!("kallsyms_num_syms", &raw const b::kallsyms_num_syms);
+            symbol!("kallsyms_token_table", &raw const b::kallsyms_token_table);
+            symbol!("kallsyms_token_index", &raw const b::kallsyms_token_index);
+            symbol!("kallsyms_offsets", &raw const b::kallsyms_offsets);
+        }
 
         // SAFETY: the arch appends its lines through `vmcoreinfo_append_str`.
         unsafe { b::arch_crash_save_vmcoreinfo() };

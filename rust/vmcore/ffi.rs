@@ -7,7 +7,7 @@
 //! types at once and calls [`super::file`] or [`super::dump`].
 
 use super::dump::Dump;
-use super::{file, oldmem};
+use super::{callbacks, file, oldmem};
 use crate::corehdr;
 use crate::kexec::ffi::matches_c;
 use kernel::bindings;
@@ -151,6 +151,29 @@ pub(crate) unsafe extern "C" fn read_from_oldmem(
     }
 }
 matches_c!(read_from_oldmem: unsafe extern "C" fn(*mut bindings::iov_iter, usize, *mut u64, bool) -> isize);
+
+/// Registers a driver's vmcore callbacks (`register_vmcore_cb`).
+///
+/// # Safety
+///
+/// `cb` stays valid until it is passed to [`unregister_vmcore_cb`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn register_vmcore_cb(cb: *mut bindings::vmcore_cb) {
+    callbacks::register(cb);
+}
+matches_c!(register_vmcore_cb: unsafe extern "C" fn(*mut bindings::vmcore_cb));
+
+/// Unregisters them (`unregister_vmcore_cb`); returns when no reader uses
+/// them any more.
+///
+/// # Safety
+///
+/// Process context.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn unregister_vmcore_cb(cb: *mut bindings::vmcore_cb) {
+    callbacks::unregister(cb);
+}
+matches_c!(unregister_vmcore_cb: unsafe extern "C" fn(*mut bindings::vmcore_cb));
 
 /// `walk_system_ram_range()` callback of `oldmem::check_mappable`: scans the
 /// System RAM pages `[start, start + count)` for one this kernel uses, and

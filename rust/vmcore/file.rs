@@ -9,6 +9,7 @@
 //! mapping past the end, `EPERM` for a writable or executable one, `EAGAIN`
 //! when the mapping cannot be made.
 
+use super::callbacks::Reader;
 use super::dump::Dump;
 use super::oldmem;
 use crate::corehdr;
@@ -23,8 +24,18 @@ use kernel::sync::atomic::{ordering::Relaxed, Atomic};
 /// How many times /proc/vmcore is open.
 static OPEN: Atomic<u32> = Atomic::new(0);
 
+/// Whether /proc/vmcore has been opened at least once.
+static OPENED: Atomic<bool> = Atomic::new(false);
+
+/// Whether /proc/vmcore has been opened at least once (a vmcore callback that
+/// comes or goes later is unusual, and logged).
+pub(crate) fn ever_opened() -> bool {
+    OPENED.load(Relaxed)
+}
+
 /// Counts an open; `EBUSY` when the count would wrap, as in the stock kernel.
 pub(crate) fn open() -> Result {
+    OPENED.store(true, Relaxed);
     let mut n = OPEN.load(Relaxed);
     loop {
         let next = n.checked_add(1).ok_or(EBUSY)?;
@@ -128,22 +139,54 @@ fn map_pieces(dump: &Dump, vma: &VmaNew, mut at: u64, end: u64) -> Result {
         let l = &dump.loads[i];
         let n = (l.offset + l.size - at).min(end - at);
         let phys = l.start + (at - l.offset);
-        // SAFETY: maps old memory, which no one else owns, read only into
-        // this vma being set up; the range is within the vma.
-        let r = unsafe {
-            bindings::remap_pfn_range(
-                vma.as_ptr(),
-                uaddr as _,
-                (phys / PAGE_SIZE as u64) as _,
-                n as _,
-                // With the encryption bit when memory is encrypted, as stock.
-                bindings::kexec_rust_pgprot_encrypted((*vma.as_ptr()).vm_page_prot),
-            )
-        };
-        to_result(r)?;
+        match Reader::get() {
+            None => map_old(vma, uaddr, phys, n)?,
+            // Pages a driver says are not RAM get the zero page instead.
+            Some(r) => r.for_each_run(phys, n, |start, len, ram| {
+                let to = uaddr + (start - phys);
+                if ram {
+                    return map_old(vma, to, start, len);
+                }
+                let mut k = 0;
+                while k < len {
+                    // SAFETY: maps the kernel's zero page read only into this
+                    // vma being set up, within it.
+                    let r = unsafe {
+                        bindings::remap_pfn_range(
+                            vma.as_ptr(),
+                            (to + k) as _,
+                            bindings::kexec_rust_zero_pfn(),
+                            PAGE_SIZE as _,
+                            bindings::kexec_rust_pgprot_encrypted((*vma.as_ptr()).vm_page_prot),
+                        )
+                    };
+                    to_result(r)?;
+                    k += PAGE_SIZE as u64;
+                }
+                Ok(())
+            })?,
+        }
         at += n;
         uaddr += n;
         i += 1;
     }
     Ok(())
+}
+
+/// Maps `len` bytes of old memory at `phys` (page multiples) at `uaddr` of
+/// `vma`, which is being set up.
+fn map_old(vma: &VmaNew, uaddr: u64, phys: u64, len: u64) -> Result {
+    // SAFETY: maps old memory, which no one else owns, read only into this vma
+    // being set up; the caller keeps the range within the vma.
+    let r = unsafe {
+        bindings::remap_pfn_range(
+            vma.as_ptr(),
+            uaddr as _,
+            (phys / PAGE_SIZE as u64) as _,
+            len as _,
+            // With the encryption bit when memory is encrypted, as stock.
+            bindings::kexec_rust_pgprot_encrypted((*vma.as_ptr()).vm_page_prot),
+        )
+    };
+    to_result(r)
 }

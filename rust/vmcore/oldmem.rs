@@ -12,6 +12,7 @@
 //! the stock kernel serves. A user's buffer is pinned and written directly
 //! (see [`copy_to_iter`]).
 
+use super::callbacks::Reader;
 use kernel::bindings;
 use kernel::iov::IovIterDest;
 use kernel::page::PAGE_SIZE;
@@ -215,6 +216,36 @@ pub(crate) fn for_each_piece(
 /// written through the kernel's mapping of those pages with [`copy_words`];
 /// any other destination goes through `copy_to_iter()`.
 pub(crate) fn copy_to_iter(
+    dest: &mut IovIterDest<'_>,
+    phys: u64,
+    count: usize,
+    encrypted: bool,
+) -> Result {
+    let Some(reader) = Reader::get() else {
+        return copy_ram_to_iter(dest, phys, count, encrypted);
+    };
+    // Pages a driver says are not RAM read as zeros, and are not touched.
+    reader.for_each_run(phys, count as u64, |start, len, ram| {
+        if ram {
+            return copy_ram_to_iter(dest, start, len as usize, encrypted);
+        }
+        let mut left = len as usize;
+        while left > 0 {
+            let k = left.min(ZEROES.len());
+            if dest.copy_to_iter(&ZEROES[..k]) < k {
+                return Err(EFAULT);
+            }
+            left -= k;
+        }
+        Ok(())
+    })
+}
+
+/// A page of zeros, for old memory that is not RAM.
+static ZEROES: [u8; PAGE_SIZE] = [0; PAGE_SIZE];
+
+/// [`copy_to_iter`] of old memory that is all RAM.
+fn copy_ram_to_iter(
     dest: &mut IovIterDest<'_>,
     phys: u64,
     count: usize,

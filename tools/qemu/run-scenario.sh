@@ -41,7 +41,11 @@ crashkernel=${CRASHKERNEL:-96M}
 case $scenario in
     boot | errno | errno-file | crash-shrink | leak | fuzz | fuzz-long | race | kexec-sig-nolockdown) final=1 ;;
     kexec | kexec-file | kexec-efi | kexec-l4 | unload | kexec-big | bench-copy | kexec-sig | handover | kexec-cma) final=2 ;;
-    kdump | kdump-file | vmcore-pattern | vmcore-bad | crash-types) final=capture ;;
+    kdump | kdump-file | vmcore-pattern | vmcore-bad | crash-types | kdump-cma) final=capture ;;
+    # With room for DIMMs, QEMU adds an SRAT whose hotpluggable range a NUMA
+    # capture kernel (Debian's configuration) spends some 34 MiB more on: 96
+    # MiB no longer boots it.
+    hotplug) final=capture crashkernel=${CRASHKERNEL:-256M} ;;
     # The machine resets from the relocate stub's exception reporter: no stage
     # finishes. Rust only: the stock stub's reporter halts instead.
     stub-exception) final=none ;;
@@ -97,15 +101,24 @@ append="console=ttyS0 panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 disk=()
 case $scenario in
     kdump | kdump-file | errno | errno-file | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload | crash-types | leak | \
-        fuzz | fuzz-long | race)
+        fuzz | fuzz-long | race | hotplug | kdump-cma)
         append="$append crashkernel=$crashkernel" ;;
 esac
+# kdump-cma: 64 MiB more for the capture kernel, in CMA (crashkernel=,cma).
+[ "$scenario" != kdump-cma ] || append="$append crashkernel=${CRASHKERNEL_CMA:-64M},cma"
+# hotplug: hot-added memory stays offline until the guest onlines it movable
+# (so that the second DIMM can be taken away again).
+# The second CPU comes online only after the crash image is loaded (maxcpus=1).
+# (Adding a CPU through QEMU's monitor does not work under TCG: Linux takes
+# QEMU's disabled MADT entries for hotpluggable CPUs only under a hypervisor
+# it detects, and TCG announces none.)
+[ "$scenario" != hotplug ] || append="$append memhp_default_state=offline maxcpus=1"
 case $scenario in vmcore-bad | crash-types) append="$append krcase=$case_" ;; esac
-case $scenario in vmcore-pattern | fuzz | fuzz-long)
+case $scenario in vmcore-pattern | fuzz | fuzz-long | hotplug)
     # vmcore-pattern: a new seed each run, in the log so that a failure can be
     # replayed. fuzz: seed 1 unless given, so that both kernels replay the same
     # calls.
-    if [ "$scenario" = vmcore-pattern ]; then
+    if [ "$scenario" = vmcore-pattern ] || [ "$scenario" = hotplug ]; then
         seed=${KR_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
     else
         seed=${KR_SEED:-1}
@@ -142,6 +155,8 @@ fi
 # 64 MiB CMA area instead.
 case $flavour:$scenario in
     handover-*:kexec-cma) append="$append cma=64M" ;;
+    # The crash scenarios of this flavour (hotplug, kdump-cma) without KHO.
+    handover-*:hotplug | handover-*:kdump-cma) ;;
     handover-*:*) append="$append kho=on krkeep=kho=on" ;;
 esac
 # kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
@@ -161,11 +176,11 @@ if [ "$scenario" = kexec-efi ]; then
     [ -f "$OVMF" ] || die "no UEFI firmware at $OVMF: run scripts/setup.sh"
     firmware=(-bios "$OVMF")
 fi
-if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ] || [ "$scenario" = crash-types ]; then
+if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ] || [ "$scenario" = crash-types ] || [ "$scenario" = kdump-cma ]; then
     truncate -s 4G "$dir/vmcore.img"
     disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
 fi
-if [ "$scenario" = vmcore-pattern ]; then
+if [ "$scenario" = vmcore-pattern ] || [ "$scenario" = hotplug ]; then
     # Where the first kernel leaves the pattern's page frames for the capture kernel.
     truncate -s 16M "$dir/pattern.img"
     disk=(-drive "file=$dir/pattern.img,if=virtio,format=raw,cache=unsafe")
@@ -207,10 +222,69 @@ PY
     nmi_job=$!
 fi
 
+# hotplug: room for two DIMMs, and a host job that adds a 512 MiB and a
+# 256 MiB DIMM when the guest says KR-HOTPLUG-ADD and takes the second one
+# away on KR-HOTPLUG-REMOVE (QEMU's monitor, HMP).
+memory=$mem
+if [ "$scenario" = hotplug ]; then
+    memory="$mem,slots=4,maxmem=4G"
+    monitor=(-monitor "unix:$dir/monitor.sock,server=on,wait=off")
+    python3 - "$dir/monitor.sock" "$serial" "$timeout_s" <<'PY' >"$dir/monitor.out" 2>&1 &
+import socket, sys, time
+sock, serial, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+end = time.time() + limit
+
+def wait_for(marker):
+    while time.time() < end:
+        try:
+            with open(serial, "rb") as f:
+                if any(l.startswith(marker) for l in f.read().splitlines()):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+def hmp(s, cmd):
+    s.sendall(cmd.encode() + b"\n")
+    time.sleep(1)
+    s.settimeout(2)
+    out = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+    except socket.timeout:
+        pass
+    print("(qemu) " + cmd)
+    print(out.decode(errors="replace"))
+
+for _ in range(50):
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        break
+    except OSError:
+        time.sleep(0.2)
+if wait_for(b"KR-HOTPLUG-ADD"):
+    for c in ("object_add memory-backend-ram,id=mem1,size=512M",
+              "device_add pc-dimm,id=dimm1,memdev=mem1",
+              "object_add memory-backend-ram,id=mem2,size=256M",
+              "device_add pc-dimm,id=dimm2,memdev=mem2",
+              "info memory-devices"):
+        hmp(s, c)
+if wait_for(b"KR-HOTPLUG-REMOVE"):
+    hmp(s, "device_del dimm2")
+PY
+    nmi_job=$!
+fi
+
 start=$(date +%s.%N)
 set +e
 timeout --foreground -k 5 "$timeout_s" \
-    qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp "$cpus" -m "$mem" \
+    qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp "$cpus" -m "$memory" \
     "${firmware[@]}" -kernel "$bzimage" -initrd "$initramfs" -append "$append" \
     "${disk[@]}" -display none "${monitor[@]}" -serial "file:$serial" \
     -no-reboot </dev/null >"$dir/qemu.out" 2>&1
@@ -437,6 +511,49 @@ if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ]; then
     "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
         { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }
     verdict PASS "$(tail -n 1 "$dir/check.log") in $(cat "$dir/elapsed")s"
+fi
+if [ "$scenario" = hotplug ]; then
+    # The DIMMs' addresses as QEMU placed them (its monitor's answer).
+    dimm() { tr -d '\r' <"$dir/monitor.out" | awk -v id="$1" '$0 ~ "^Memory device .*\"" id "\"$" {f=1} f && $1 == "addr:" {a=$2} f && $1 == "size:" {print a, $2; exit}'; }
+    read -r a1 s1 < <(dimm dimm1) || true
+    read -r a2 s2 < <(dimm dimm2) || true
+    [ -n "${a1:-}" ] && [ -n "${a2:-}" ] || verdict FAIL "QEMU did not report both DIMMs (see $dir/monitor.out)"
+    sed -n '/^KR-LOADS-BEGIN/,/^KR-LOADS-END/p' "$serial" | sed 's/\r$//' | grep '^load ' >"$dir/loads.txt" || true
+    # covered START SIZE: the bytes of [START, START + SIZE) in the PT_LOADs.
+    covered() {
+        python3 - "$1" "$2" "$dir/loads.txt" <<'PY'
+import sys
+lo = int(sys.argv[1], 0); hi = lo + int(sys.argv[2], 0)
+n = 0
+for l in open(sys.argv[3]):
+    _, a, b = l.split()
+    a, b = max(int(a, 0), lo), min(int(b, 0), hi)
+    n += max(0, b - a)
+print(n)
+PY
+    }
+    c1=$(covered "$a1" "$s1") c2=$(covered "$a2" "$s2")
+    layout=$(grep -a -m1 '^KR-INFO hotplug layout: ' "$serial" | sed 's/\r$//; s/^KR-INFO hotplug layout: //')
+    pattern=$(grep -a -m1 '^KR-INFO vmcore-pattern: ' "$serial" | sed 's/\r$//; s/^KR-INFO vmcore-pattern: //')
+    above=$(echo "$pattern" | sed -n 's/.*; \([0-9]*\) of the pages in .*/\1/p')
+    summary="dimm1 $a1+$s1: $c1 bytes in PT_LOADs; removed dimm2 $a2+$s2: $c2; ${above:-?} pattern pages above 4 GiB; $layout"
+    echo "$summary" >"$dir/outcome.txt"
+    [ "$c1" -eq "$((s1))" ] || verdict FAIL "the hot-added DIMM is not all in the vmcore: $summary"
+    [ "${above:-0}" -gt 0 ] || verdict FAIL "no page of the pattern landed in the hot-added memory: $summary"
+    [ "$layout" = "prstatus=$cpus" ] || verdict FAIL "expected one NT_PRSTATUS for each of the $cpus CPUs: $summary"
+    if [ "$c2" -ne 0 ]; then
+        # See Documentation: stock rewrites the elfcorehdr when the memory goes
+        # offline, while it is still System RAM, and not after it is removed.
+        is_stock || verdict FAIL "the removed DIMM is still in the vmcore: $summary"
+    fi
+    verdict PASS "$summary, in $(cat "$dir/elapsed")s"
+fi
+if [ "$scenario" = kdump-cma ]; then
+    cma=$(grep -a -m1 '^KR-INFO cma ' "$serial" | sed 's/\r$//; s/^KR-INFO //')
+    [ -n "$cma" ] || verdict FAIL "the capture kernel did not report on the CMA range"
+    "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
+        { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }
+    verdict PASS "$cma; $(tail -n 1 "$dir/check.log") in $(cat "$dir/elapsed")s"
 fi
 if [ "$scenario" = crash-types ]; then
     grep -aq "^KR-INFO crash $case_" "$serial" || verdict FAIL "the first kernel never provoked the crash"

@@ -40,7 +40,11 @@ checker=$CARGO_TARGET/release/vmcore-check
 # kexec_file_load's elfcorehdr leaves out the first MiB on x86 (its copy lives
 # in the crash kernel's memory); kexec-tools' elfcorehdr (kexec -p) covers it.
 extra=()
-case $(basename "$dir") in kdump-file) extra=(--not-dumped 0-100000) ;; esac
+case $(basename "$dir") in kdump-file | kdump-cma) extra=(--not-dumped 0-100000) ;; esac
+# crashkernel=,cma: the CMA ranges are the capture kernel's, not in the dump.
+for r in $(grep -a -m1 '^KR-INFO crash_cma_ranges ' "$serial" | sed 's/\r$//; s/^KR-INFO crash_cma_ranges //'); do
+    extra+=(--not-dumped "${r%-*}-$(printf '%x' $((0x${r#*-} + 1)))") # its end is inclusive
+done
 summary=$("$checker" --cpus "$cpus" --release "$release" --iomem "$dir/iomem.txt" \
     --layout "$dir/layout.txt" "${extra[@]}" "$vmcore") || { echo "$summary"; exit 1; }
 echo "$summary"
@@ -61,6 +65,14 @@ timeout 300 makedumpfile -l -d 31 "$vmcore" "$dir/dump.31" >"$dir/makedumpfile-d
 d31=$(stat -c %s "$dir/dump.31")
 rm -f "$dir/dump.31"
 
+# drgn needs the kernel's DWARF; the distro flavours are built without debug
+# info (their build time), so there it cannot run and says so.
+# (grep reads all of readelf's output: with pipefail, a grep -q that stopped at
+# the first match could leave readelf dead of SIGPIPE and the test false.)
+if ! readelf -S "$BUILD_DIR/$flavour/vmlinux" 2>/dev/null | grep '\.debug_info' >/dev/null; then
+    echo "$summary; makedumpfile found \"$panic_msg\" in the dumped log, -l -d 31 made a $d31-byte dump; drgn not run (the $flavour vmlinux has no DWARF)"
+    exit 0
+fi
 timeout 300 "$CACHE/venv/bin/drgn" -c "$vmcore" -s "$BUILD_DIR/$flavour/vmlinux" -q -e '
 from drgn.helpers.linux.printk import get_printk_records
 for r in get_printk_records(prog):

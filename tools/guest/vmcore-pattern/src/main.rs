@@ -13,6 +13,14 @@
 //!         read() at unaligned offsets and of mixed sizes (1 byte to over
 //!         1 MiB), and through mmap() windows. Prints one summary line and
 //!         exits 1 on the first wrong byte.
+//!         With LO HI (hexadecimal physical addresses) after DEV, also says how
+//!         many of the pages lie in [LO, HI).
+//!     vmcore-pattern layout [LO HI]...
+//!         Capture kernel: the number of NT_PRSTATUS notes in /proc/vmcore, and
+//!         for each [LO, HI) how many of its bytes the PT_LOADs cover.
+//!     vmcore-pattern loads
+//!         Capture kernel: each PT_LOAD of /proc/vmcore as "load START END"
+//!         (physical addresses, END exclusive, by memsz).
 //!     vmcore-pattern badhdr CASE | badcheck CASE | badcases
 //!         Hand-made elfcorehdrs for the vmcore-bad scenario (badhdr.rs).
 
@@ -24,7 +32,7 @@ use std::process::exit;
 
 mod badhdr;
 
-use kexec_logic::elfcore::{Phdr, EHDR_SIZE, PHDR_SIZE, PT_LOAD};
+use kexec_logic::elfcore::{Phdr, EHDR_SIZE, PHDR_SIZE, PT_LOAD, PT_NOTE};
 
 const PAGE: usize = 4096;
 const MAGIC: &[u8; 8] = b"KRPATTRN";
@@ -128,6 +136,11 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
 
 /// The PT_LOADs of /proc/vmcore, read with the kernel crate's own `Phdr`.
 fn loads(f: &File) -> Vec<Phdr> {
+    phdrs(f).into_iter().filter(|p| p.ty == PT_LOAD).collect()
+}
+
+/// Every program header of /proc/vmcore.
+fn phdrs(f: &File) -> Vec<Phdr> {
     let mut eh = [0u8; EHDR_SIZE];
     f.read_exact_at(&mut eh, 0).unwrap_or_else(|e| die(format!("ELF header: {e}")));
     if &eh[..4] != b"\x7fELF" || eh[4] != 2 {
@@ -137,10 +150,48 @@ fn loads(f: &File) -> Vec<Phdr> {
     let phnum = u16::from_le_bytes([eh[56], eh[57]]) as usize;
     let mut ph = vec![0u8; phnum * PHDR_SIZE];
     f.read_exact_at(&mut ph, phoff).unwrap_or_else(|e| die(format!("program headers: {e}")));
-    (0..phnum)
-        .filter_map(|i| Phdr::read(&ph, i * PHDR_SIZE))
-        .filter(|p| p.ty == PT_LOAD)
-        .collect()
+    (0..phnum).filter_map(|i| Phdr::read(&ph, i * PHDR_SIZE)).collect()
+}
+
+fn hex(s: &str) -> u64 {
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap_or_else(|_| die(format!("bad address {s}")))
+}
+
+/// How many NT_PRSTATUS notes the PT_NOTE segments hold, and for each range
+/// `[lo, hi)` how many of its bytes are in a PT_LOAD.
+fn layout(ranges: &[String]) {
+    let f = File::open("/proc/vmcore").unwrap_or_else(|e| die(format!("/proc/vmcore: {e}")));
+    let ph = phdrs(&f);
+    let mut prstatus = 0;
+    for n in ph.iter().filter(|p| p.ty == PT_NOTE) {
+        let mut b = vec![0u8; n.filesz as usize];
+        f.read_exact_at(&mut b, n.offset).unwrap_or_else(|e| die(format!("PT_NOTE: {e}")));
+        let mut off = 0usize;
+        while off + 12 <= b.len() {
+            let word = |k: usize| u32::from_le_bytes(b[off + k..off + k + 4].try_into().unwrap()) as usize;
+            let (namesz, descsz, ty) = (word(0), word(4), word(8));
+            if namesz == 0 && descsz == 0 {
+                break;
+            }
+            if ty == 1 && b.get(off + 12..off + 16) == Some(b"CORE") {
+                prstatus += 1;
+            }
+            off += 12 + namesz.next_multiple_of(4) + descsz.next_multiple_of(4);
+        }
+    }
+    let mut out = format!("prstatus={prstatus}");
+    for r in ranges.chunks_exact(2) {
+        let (lo, hi) = (hex(&r[0]), hex(&r[1]));
+        let covered: u64 = ph
+            .iter()
+            .filter(|p| p.ty == PT_LOAD)
+            .map(|p| (p.paddr.max(lo), (p.paddr + p.memsz).min(hi)))
+            .filter(|(a, b)| a < b)
+            .map(|(a, b)| b - a)
+            .sum();
+        out.push_str(&format!("; {lo:#x}-{hi:#x}: {covered} of {} bytes in PT_LOADs", hi - lo));
+    }
+    println!("{out}");
 }
 
 /// Where physical address `pa` is in the file.
@@ -151,7 +202,7 @@ fn file_offset(loads: &[Phdr], pa: u64) -> Option<u64> {
         .map(|l| l.offset + (pa - l.paddr))
 }
 
-fn check(dev: &str) {
+fn check(dev: &str, within: Option<(u64, u64)>) {
     let mut d = File::open(dev).unwrap_or_else(|e| die(format!("{dev}: {e}")));
     let mut head = [0u8; 24];
     d.read_exact(&mut head).unwrap_or_else(|e| die(format!("reading {dev}: {e}")));
@@ -267,9 +318,17 @@ fn check(dev: &str) {
             die(format!("mmap(): page {idx} (file offset {off}) differs"));
         }
     }
+    let inside = within.map_or(String::new(), |(lo, hi)| {
+        let n = pfns
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()) * PAGE as u64)
+            .filter(|pa| (lo..hi).contains(pa))
+            .count();
+        format!("; {n} of the pages in {lo:#x}-{hi:#x}")
+    });
     println!(
         "vmcore-pattern: {pages} pages (seed {seed}) match: read() {reads} reads, {bytes_checked} bytes checked; \
-         mmap() {maps} windows; vmcore {size} bytes, {} PT_LOADs",
+         mmap() {maps} windows; vmcore {size} bytes, {} PT_LOADs{inside}",
         loads.len()
     );
 }
@@ -282,12 +341,20 @@ fn main() {
             let seed = a[4].parse().unwrap_or_else(|_| die("bad SEED".into()));
             fill(&a[2], mib, seed)
         }
-        Some("check") if a.len() == 3 => check(&a[2]),
+        Some("check") if a.len() == 3 => check(&a[2], None),
+        Some("check") if a.len() == 5 => check(&a[2], Some((hex(&a[3]), hex(&a[4])))),
+        Some("layout") if a.len() % 2 == 0 => layout(&a[2..]),
+        Some("loads") if a.len() == 2 => {
+            let f = File::open("/proc/vmcore").unwrap_or_else(|e| die(format!("/proc/vmcore: {e}")));
+            for l in loads(&f) {
+                println!("load {:#x} {:#x}", l.paddr, l.paddr + l.memsz);
+            }
+        }
         Some("badhdr") if a.len() == 3 => badhdr::make(&a[2]),
         Some("badcheck") if a.len() == 3 => badhdr::check(&a[2]),
         Some("badcases") => println!("{}", badhdr::CASES.join(" ")),
         _ => die(
-            "usage: vmcore-pattern fill DEV MIB SEED | check DEV | badhdr CASE | badcheck CASE | badcases"
+            "usage: vmcore-pattern fill DEV MIB SEED | check DEV [LO HI] | layout [LO HI]... | loads | badhdr CASE | badcheck CASE | badcases"
                 .into(),
         ),
     }
