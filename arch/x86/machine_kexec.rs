@@ -368,8 +368,16 @@ fn jump(image: &Kimage) {
     // SAFETY: `stub` is the stub's copy in the control page, executable since
     // prepare; its arguments follow the contract at the top of
     // relocate_kernel.S, and it never returns.
+    //
+    // The call is indirect; it is annotated for objtool as safe without a
+    // retpoline (ANNOTATE_RETPOLINE_SAFE, <linux/annotate.h>): the other CPUs
+    // are stopped and interrupts are off, and the stub never returns.
     unsafe {
         core::arch::asm!(
+            "911:",
+            ".pushsection .discard.annotate_insn, \"M\", @progbits, 8",
+            ".long 911b - ., 2",
+            ".popsection",
             "call {stub}",
             stub = in(reg) stub,
             in("rdi") head,

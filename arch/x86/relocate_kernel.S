@@ -249,6 +249,8 @@ SYM_CODE_END(kexec_rust_identity)
 
 	.balign	KEXEC_RUST_VECTOR_SIZE
 SYM_CODE_START_LOCAL_NOALIGN(kexec_rust_vectors)
+	/* Reached through the stub's IDT, with CET off: no ENDBR needed. */
+	ANNOTATE_NOENDBR
 	kexec_rust_vector 0, 0		/* #DE */
 	kexec_rust_vector 1, 0		/* #DB */
 	kexec_rust_vector 2, 0		/* NMI */

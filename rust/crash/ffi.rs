@@ -405,10 +405,15 @@ pub(crate) extern "C" fn crash_save_vmcoreinfo() {
 matches_c!(crash_save_vmcoreinfo: unsafe extern "C" fn());
 
 /// The physical address of the VMCOREINFO note (`paddr_vmcoreinfo_note`).
+/// C's is a weak default that Xen PV overrides (arch/x86/xen/mmu_pv.c, with
+/// the machine address); Rust has no weak definitions, so there it is not
+/// defined here.
+#[cfg(not(CONFIG_XEN_PV))]
 #[no_mangle]
 pub(crate) extern "C" fn paddr_vmcoreinfo_note() -> bindings::phys_addr_t {
     vmcoreinfo::note_phys()
 }
+#[cfg(not(CONFIG_XEN_PV))]
 matches_c!(paddr_vmcoreinfo_note: unsafe extern "C" fn() -> bindings::phys_addr_t);
 
 /// Writes a note to `buf` and returns the word after it (`append_elf_note`).

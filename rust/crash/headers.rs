@@ -9,7 +9,6 @@
 //! [`CrashMemBox`] one that we allocate.
 
 use super::panic::{cpu_note_addresses, NOTE_BUF_SIZE};
-use super::vmcoreinfo;
 use crate::elfcore::{self, CoreLayout, KernelMap, Range};
 use crate::kexec::state::{kexec_file_dbg_print, KexecLock};
 use crate::vmcoreinfo::NOTE_SIZE as VMCOREINFO_NOTE_SIZE;
@@ -141,7 +140,13 @@ pub(crate) fn prepare_elf64_headers(
     let layout = CoreLayout {
         cpu_notes: &cpu_notes,
         cpu_note_size: NOTE_BUF_SIZE as u64,
-        vmcoreinfo: (vmcoreinfo::note_phys(), VMCOREINFO_NOTE_SIZE as u64),
+        // Through the C symbol: a Xen PV kernel gives its own (the machine
+        // address), as with stock.
+        // SAFETY: no precondition.
+        vmcoreinfo: (
+            unsafe { bindings::paddr_vmcoreinfo_note() },
+            VMCOREINFO_NOTE_SIZE as u64,
+        ),
         kernel_map,
         ram,
         // SAFETY: the direct map's base is fixed after boot.

@@ -15,8 +15,12 @@
 use super::vmcoreinfo;
 use crate::elfcore;
 use crate::kexec::image::Kimage;
-use crate::kexec::page::{self, ImagePage};
-use crate::kexec::state::{kexec_crash_image, kexec_in_progress, KexecLock};
+use crate::kexec::page;
+#[cfg(CONFIG_CRASH_HOTPLUG)]
+use crate::kexec::page::ImagePage;
+#[cfg(CONFIG_CRASH_HOTPLUG)]
+use crate::kexec::state::kexec_in_progress;
+use crate::kexec::state::{kexec_crash_image, KexecLock};
 use crate::vmcoreinfo::BYTES as VMCOREINFO_BYTES;
 use core::mem::size_of;
 use kernel::bindings;

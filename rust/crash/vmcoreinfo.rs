@@ -172,6 +172,7 @@ pub(crate) fn crash_save() {
     update_note();
 }
 
+#[cfg(not(CONFIG_XEN_PV))]
 /// The physical address of the note (`paddr_vmcoreinfo_note`), which
 /// `/sys/kernel/vmcoreinfo` shows and the elfcorehdr points at.
 pub(crate) fn note_phys() -> u64 {

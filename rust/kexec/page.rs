@@ -389,7 +389,7 @@ impl ImagePage {
     /// Runs `f` on the page's bytes, read-only (the page may be mapped
     /// read-only, as a loaded crash image's are). Only the crash path reads
     /// a loaded image.
-    #[cfg(CONFIG_KEXEC_RUST_CRASH)]
+    #[cfg(all(CONFIG_KEXEC_RUST_CRASH, CONFIG_CRASH_HOTPLUG))]
     pub(crate) fn read<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         // SAFETY: the local mapping covers PAGE_SIZE bytes until
         // `kunmap_local`, and nothing writes the page meanwhile (invariant).
