@@ -16,7 +16,8 @@
 #                    kdump-cma on both, and the comparisons between them
 #   --tier distro    the distro-stock and distro-rust kernels (Debian's own
 #                    configuration, modules and debug info off): boot kexec
-#                    kexec-file kdump kdump-file hotplug kdump-cma on both, the
+#                    kexec-file kdump kdump-file vmcore-pattern hotplug
+#                    kdump-cma on both, the
 #                    comparisons between them, and every part of ours in Rust
 #   --tier all       all four
 #
@@ -56,7 +57,7 @@ done
 # under memory and CPU hotplug and with crashkernel=,cma.
 HANDOVER_SCENARIOS=" handover kexec-cma kexec-file kdump-file hotplug kdump-cma "
 # The distro flavours': the main paths, and those that need Debian's options.
-DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file hotplug kdump-cma "
+DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug kdump-cma "
 # What only those flavours have: IMA_KEXEC, kexec handover, CMA, memory hotplug.
 FEATURE_SCENARIOS=" handover kexec-cma hotplug kdump-cma "
 runs_on() { # FLAVOUR SCENARIO
