@@ -17,7 +17,7 @@
 #   --tier distro    the distro-stock and distro-rust kernels (Debian's own
 #                    configuration, modules and debug info off): boot kexec
 #                    kexec-file kdump kdump-file vmcore-pattern hotplug
-#                    kdump-cma on both, the
+#                    kdump-cma kdump-high kdump-fallback on both, the
 #                    comparisons between them, and every part of ours in Rust
 #   --tier all       all four
 #
@@ -25,7 +25,8 @@
 # kexec-l4 unload kexec-big kdump
 # kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno
 # errno-file stub-exception vmcore-pattern vmcore-bad crash-types leak fuzz race
-# handover kexec-cma hotplug kdump-cma; each flavour runs those of them it can
+# handover kexec-cma hotplug kdump-cma kdump-high kdump-fallback; each flavour
+# runs those of them it can
 # (runs_on below): handover kexec-cma hotplug kdump-cma need what only the
 # handover (and, for the last two, distro) flavours have.
 #
@@ -57,9 +58,10 @@ done
 # under memory and CPU hotplug and with crashkernel=,cma.
 HANDOVER_SCENARIOS=" handover kexec-cma kexec-file kdump-file hotplug kdump-cma "
 # The distro flavours': the main paths, and those that need Debian's options.
-DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug kdump-cma "
-# What only those flavours have: IMA_KEXEC, kexec handover, CMA, memory hotplug.
-FEATURE_SCENARIOS=" handover kexec-cma hotplug kdump-cma "
+DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug kdump-cma kdump-high kdump-fallback "
+# What only those flavours have: IMA_KEXEC, kexec handover, CMA, memory
+# hotplug; and the 6 GiB kdumps above 4 GiB, run where KASLR is on (distro).
+FEATURE_SCENARIOS=" handover kexec-cma hotplug kdump-cma kdump-high kdump-fallback "
 runs_on() { # FLAVOUR SCENARIO
     case $1 in
         handover-*) [ "${HANDOVER_SCENARIOS#* $2 }" != "$HANDOVER_SCENARIOS" ] ;;
@@ -71,7 +73,8 @@ scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
     scenarios=(boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi kexec-l4 unload kexec-big kdump kdump-file
                crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno errno-file stub-exception
-               vmcore-pattern vmcore-bad crash-types leak fuzz race handover kexec-cma hotplug kdump-cma)
+               vmcore-pattern vmcore-bad crash-types leak fuzz race handover kexec-cma hotplug kdump-cma
+               kdump-high kdump-fallback)
 # The debug kernel runs some of the one-crash-per-case scenarios' cases: each
 # of its captures takes minutes (KASAN and DEBUG_PAGEALLOC under TCG).
 DEBUG_BAD_CASES="good load-ownram note-huge phnum-huge magic"
@@ -345,15 +348,16 @@ ran_in() { # PAIR SCENARIO
 }
 # Debian's configuration has KASLR: where the kernel sits, and VMALLOC_START,
 # differ from boot to boot, so their values are masked. With crashkernel=,cma
-# the CMA range lands beside the (randomly placed) kernel, so there the RAM PT_LOADs
-# are compared by the RAM they cover (the checker's count) instead.
+# and the reservations of 6 GiB guests, what is reserved lands beside the
+# (randomly placed) kernel, so there the RAM PT_LOADs are compared by the RAM
+# they cover (the checker's count) instead.
 kaslr_mask() {
     sed 's/^\(phdr PT_LOAD kernel text paddr=\).*/\1<KASLR>/; s/^\(vmcoreinfo NUMBER(VMALLOC_START)=\).*/\1<KASLR>/' "$1"
 }
 layout_of() { # PAIR FLAVOUR SCENARIO
     local f=$OUT_DIR/$2/$3/layout.txt
     [ "$1" = distro ] || { cat "$f"; return; }
-    if [ "$3" = kdump-cma ]; then
+    if [ "$3" = kdump-cma ] || [ "$3" = kdump-high ] || [ "$3" = kdump-fallback ]; then
         kaslr_mask "$f" | grep -v '^phdr PT_LOAD paddr='
         echo "RAM in PT_LOADs: $(grep -o 'covering [0-9]* MiB of RAM' "$OUT_DIR/$2/$3/check.log" || echo unknown)"
     else
@@ -361,7 +365,7 @@ layout_of() { # PAIR FLAVOUR SCENARIO
     fi
 }
 for pair in handover distro; do
-    for s in kdump kdump-file kdump-cma; do
+    for s in kdump kdump-file kdump-cma kdump-high kdump-fallback; do
         ran_in "$pair" "$s" || continue
         a=$OUT_DIR/$pair-stock/$s/layout.txt b=$OUT_DIR/$pair-rust/$s/layout.txt
         missing "$pair $s" "$a" "$b" && continue
@@ -372,6 +376,19 @@ for pair in handover distro; do
             record FAIL "$s: $pair-stock and $pair-rust vmcore layouts differ (see $OUT_DIR/$pair-$s-layout.diff)"
         fi
     done
+done
+# Above 4 GiB: the same reservations (size, and which side of 4 GiB; where
+# KASLR put each kernel moves them about).
+for s in kdump-high kdump-fallback; do
+    ran_in distro "$s" || continue
+    a=$OUT_DIR/distro-stock/$s/outcome.txt b=$OUT_DIR/distro-rust/$s/outcome.txt
+    missing "$s" "$a" "$b" && continue
+    if diff -u "$a" "$b" >"$OUT_DIR/$s.diff"; then
+        record PASS "$s: distro-stock and distro-rust reserve alike ($(paste -sd';' "$b" | sed 's/;/; /g'))"
+    else
+        cat "$OUT_DIR/$s.diff"
+        record FAIL "$s: the two kernels' reservations differ (see $OUT_DIR/$s.diff)"
+    fi
 done
 # hotplug: what each kernel's vmcore held of the added and the removed DIMM.
 if ran_pair hotplug || ran_in distro hotplug; then

@@ -46,6 +46,11 @@ case $scenario in
     # capture kernel (Debian's configuration) spends some 34 MiB more on: 96
     # MiB no longer boots it.
     hotplug) final=capture crashkernel=${CRASHKERNEL:-256M} ;;
+    # Above 4 GiB, in a 6 GiB guest (about 2 GiB of it below 4 GiB): a
+    # reservation asked high (with the low part it implies), and a plain one
+    # too large for the memory below 4 GiB, which must fall back above it.
+    kdump-high) final=capture crashkernel=${CRASHKERNEL:-256M,high} mem=${GUEST_MEM:-6G} ;;
+    kdump-fallback) final=capture crashkernel=${CRASHKERNEL:-2G} mem=${GUEST_MEM:-6G} ;;
     # The machine resets from the relocate stub's exception reporter: no stage
     # finishes. Rust only: the stock stub's reporter halts instead.
     stub-exception) final=none ;;
@@ -101,7 +106,7 @@ append="console=ttyS0 panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 disk=()
 case $scenario in
     kdump | kdump-file | errno | errno-file | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload | crash-types | leak | \
-        fuzz | fuzz-long | race | hotplug | kdump-cma)
+        fuzz | fuzz-long | race | hotplug | kdump-cma | kdump-high | kdump-fallback)
         append="$append crashkernel=$crashkernel" ;;
 esac
 # kdump-cma: 64 MiB more for the capture kernel, in CMA (crashkernel=,cma).
@@ -175,6 +180,10 @@ firmware=()
 if [ "$scenario" = kexec-efi ]; then
     [ -f "$OVMF" ] || die "no UEFI firmware at $OVMF: run scripts/setup.sh"
     firmware=(-bios "$OVMF")
+fi
+if [ "$scenario" = kdump-high ] || [ "$scenario" = kdump-fallback ]; then
+    truncate -s 8G "$dir/vmcore.img"
+    disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
 fi
 if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ] || [ "$scenario" = crash-types ] || [ "$scenario" = kdump-cma ]; then
     truncate -s 4G "$dir/vmcore.img"
@@ -511,6 +520,22 @@ if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ]; then
     "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
         { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }
     verdict PASS "$(tail -n 1 "$dir/check.log") in $(cat "$dir/elapsed")s"
+fi
+if [ "$scenario" = kdump-high ] || [ "$scenario" = kdump-fallback ]; then
+    # The reservations, by size and side of 4 GiB (outcome.txt, which the
+    # host compares between the kernels), and their exact ranges.
+    sed -n '/^KR-IOMEM-BEGIN/,/^KR-IOMEM-END/p' "$serial" | sed 's/\r$//' |
+        awk -F' : ' '$2 == "Crash kernel" {print $1}' | tr -d ' ' >"$dir/reservations.txt"
+    while IFS=- read -r a b; do
+        echo "crash kernel: $(( (0x$b - 0x$a + 1) >> 20 )) MiB $([ $((0x$a)) -ge $((1 << 32)) ] && echo above || echo below) 4 GiB"
+    done <"$dir/reservations.txt" | sort >"$dir/outcome.txt"
+    high=$(grep -c ' above ' "$dir/outcome.txt" || true) low=$(grep -c ' below ' "$dir/outcome.txt" || true)
+    [ "$high" -eq 1 ] && [ "$low" -eq 1 ] ||
+        verdict FAIL "expected one reservation above 4 GiB and its low part below: $(tr '\n' ';' <"$dir/outcome.txt")"
+    "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
+        { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }
+    [ -n "${KR_KEEP_VMCORE:-}" ] || rm -f "$dir/vmcore" "$dir/vmcore.img"
+    verdict PASS "crashkernel=$crashkernel: $(paste -sd';' "$dir/outcome.txt" | sed 's/;/; /g') ($(paste -sd' ' "$dir/reservations.txt")); $(tail -n 1 "$dir/check.log") in $(cat "$dir/elapsed")s"
 fi
 if [ "$scenario" = hotplug ]; then
     # The DIMMs' addresses as QEMU placed them (its monitor's answer).

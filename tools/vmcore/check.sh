@@ -40,7 +40,7 @@ checker=$CARGO_TARGET/release/vmcore-check
 # kexec_file_load's elfcorehdr leaves out the first MiB on x86 (its copy lives
 # in the crash kernel's memory); kexec-tools' elfcorehdr (kexec -p) covers it.
 extra=()
-case $(basename "$dir") in kdump-file | kdump-cma) extra=(--not-dumped 0-100000) ;; esac
+case $(basename "$dir") in kdump-file | kdump-cma | kdump-fallback) extra=(--not-dumped 0-100000) ;; esac
 # crashkernel=,cma: the CMA ranges are the capture kernel's, not in the dump.
 for r in $(grep -a -m1 '^KR-INFO crash_cma_ranges ' "$serial" | sed 's/\r$//; s/^KR-INFO crash_cma_ranges //'); do
     extra+=(--not-dumped "${r%-*}-$(printf '%x' $((0x${r#*-} + 1)))") # its end is inclusive
