@@ -74,7 +74,7 @@ pub(crate) fn prepare(image: &mut ImageBox, flags: u64, crash: bool) -> Result {
         image.c_mut().set_hotplug_support(1);
     }
     #[cfg(not(CONFIG_CRASH_HOTPLUG))]
-    let _ = crash;
+    let _ = (crash, flags);
 
     image.set_prepared();
     // SAFETY: the image is complete but for its segments' data; the arch sets
