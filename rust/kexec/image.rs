@@ -92,12 +92,15 @@ pub(crate) struct Kimage(Opaque<bindings::kimage>);
 /// The control pages [`Kimage::alloc_control_pages`] found: owned by the image.
 #[derive(Clone, Copy)]
 pub(crate) struct ControlPages {
+    /// The first page's physical address (the x86 machine_kexec maps it).
+    #[cfg(CONFIG_KEXEC_RUST_RELOCATE)]
     phys: u64,
     page: NonNull<bindings::page>,
 }
 
 impl ControlPages {
     /// The first page's direct-map address.
+    #[cfg(CONFIG_KEXEC_RUST_RELOCATE)]
     pub(crate) fn virt(&self) -> usize {
         page::boot_phys_to_virt(self.phys)
     }
@@ -311,6 +314,7 @@ impl Kimage {
             )
         })?;
         let control = ControlPages {
+            #[cfg(CONFIG_KEXEC_RUST_RELOCATE)]
             phys: pages.phys(),
             page: NonNull::new(pages.as_ptr()).ok_or(ENOMEM)?,
         };
@@ -337,7 +341,11 @@ impl Kimage {
         // every segment and below the cursor's earlier blocks.
         let page =
             NonNull::new(unsafe { page::prepare_crash_block(start, order) }).ok_or(ENOMEM)?;
-        Ok(ControlPages { phys: start, page })
+        Ok(ControlPages {
+            #[cfg(CONFIG_KEXEC_RUST_RELOCATE)]
+            phys: start,
+            page,
+        })
     }
 
     /// The entry list kept in the C structure (`head`, and `entry` as the next slot).
