@@ -17,7 +17,6 @@
 #include <linux/kmsg_dump.h>
 #include <linux/list.h>
 #include <linux/liveupdate.h>
-#include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/page-flags.h>
 #include <linux/sched/signal.h>
@@ -38,11 +37,6 @@ KR_HELPER(gfp_t, source_gfp, (void), GFP_HIGHUSER)
 KR_HELPER(unsigned long, totalram_pages, (void), totalram_pages())
 KR_VOID(mdelay, (unsigned long ms), mdelay(ms))
 KR_HELPER(unsigned long, zero_pfn, (void), zero_pfn(0))
-#ifdef CONFIG_MEMORY_HOTPLUG
-/* Memory hotplug: whether a page frame's section is online, the section size. */
-KR_HELPER(bool, pfn_online, (unsigned long pfn), pfn_to_online_page(pfn) != NULL)
-KR_HELPER(unsigned long long, section_bytes, (void), 1ULL << SECTION_SIZE_BITS)
-#endif
 
 /* Pages and their physical addresses (the boot_ variants kexec uses). */
 KR_HELPER(struct page *, boot_pfn_to_page, (unsigned long pfn), boot_pfn_to_page(pfn))

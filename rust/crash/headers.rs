@@ -180,8 +180,7 @@ pub(crate) fn prepare_elf64_headers(
 /// we leave it out.
 #[cfg(CONFIG_MEMORY_HOTPLUG)]
 fn without_offline_memory(mut cmem: CrashMemBox) -> Result<CrashMemBox> {
-    // SAFETY: a constant.
-    let section = unsafe { bindings::kexec_rust_section_bytes() };
+    let section = 1u64 << bindings::SECTION_SIZE_BITS;
     let mut offline = KVec::<(u64, u64)>::new();
     for r in cmem.view().ram() {
         let mut at = r.start / section * section;
@@ -190,9 +189,9 @@ fn without_offline_memory(mut cmem: CrashMemBox) -> Result<CrashMemBox> {
             let (s, e) = (at.max(r.start), (next - 1).min(r.end));
             // SAFETY: asks about one page frame (in the range, so not in a
             // hole of the section); no precondition.
-            if !unsafe {
-                bindings::kexec_rust_pfn_online((s >> kernel::page::PAGE_SHIFT) as c_ulong)
-            } {
+            let online =
+                unsafe { bindings::pfn_to_online_page((s >> kernel::page::PAGE_SHIFT) as c_ulong) };
+            if online.is_null() {
                 match offline.last_mut() {
                     Some(last) if last.1 + 1 == s => last.1 = e,
                     _ => offline.push((s, e), GFP_KERNEL)?,

@@ -147,20 +147,11 @@ fn map_pieces(dump: &Dump, vma: &VmaNew, mut at: u64, end: u64) -> Result {
                 if ram {
                     return map_old(vma, to, start, len);
                 }
+                // SAFETY: no precondition.
+                let zero = unsafe { bindings::kexec_rust_zero_pfn() } as u64;
                 let mut k = 0;
                 while k < len {
-                    // SAFETY: maps the kernel's zero page read only into this
-                    // vma being set up, within it.
-                    let r = unsafe {
-                        bindings::remap_pfn_range(
-                            vma.as_ptr(),
-                            (to + k) as _,
-                            bindings::kexec_rust_zero_pfn(),
-                            PAGE_SIZE as _,
-                            bindings::kexec_rust_pgprot_encrypted((*vma.as_ptr()).vm_page_prot),
-                        )
-                    };
-                    to_result(r)?;
+                    remap(vma, to + k, zero, PAGE_SIZE as u64)?;
                     k += PAGE_SIZE as u64;
                 }
                 Ok(())
@@ -176,13 +167,19 @@ fn map_pieces(dump: &Dump, vma: &VmaNew, mut at: u64, end: u64) -> Result {
 /// Maps `len` bytes of old memory at `phys` (page multiples) at `uaddr` of
 /// `vma`, which is being set up.
 fn map_old(vma: &VmaNew, uaddr: u64, phys: u64, len: u64) -> Result {
-    // SAFETY: maps old memory, which no one else owns, read only into this vma
-    // being set up; the caller keeps the range within the vma.
+    remap(vma, uaddr, phys / PAGE_SIZE as u64, len)
+}
+
+/// Maps `len` bytes of page frames from `pfn` on (old memory, or the zero
+/// page) read only at `uaddr` of `vma`, which is being set up.
+fn remap(vma: &VmaNew, uaddr: u64, pfn: u64, len: u64) -> Result {
+    // SAFETY: maps old memory, which no one else owns, or the zero page, read
+    // only into this vma being set up; the callers keep the range within it.
     let r = unsafe {
         bindings::remap_pfn_range(
             vma.as_ptr(),
             uaddr as _,
-            (phys / PAGE_SIZE as u64) as _,
+            pfn as _,
             len as _,
             // With the encryption bit when memory is encrypted, as stock.
             bindings::kexec_rust_pgprot_encrypted((*vma.as_ptr()).vm_page_prot),
