@@ -210,7 +210,7 @@ verdict() {
 # crash-types nmi: QEMU's monitor on a socket, and a host job that sends "nmi"
 # once the guest says it is ready (QEMU injects an NMI into every CPU).
 monitor=(-monitor none)
-nmi_job=
+monitor_job=
 if [ "$scenario" = crash-types ] && [ "$case_" = nmi ]; then
     monitor=(-monitor "unix:$dir/monitor.sock,server=on,wait=off")
     (
@@ -228,7 +228,7 @@ time.sleep(1)
 print(s.recv(4096).decode(errors="replace"))
 PY
     ) &
-    nmi_job=$!
+    monitor_job=$!
 fi
 
 # hotplug: room for two DIMMs, and a host job that adds a 512 MiB and a
@@ -287,7 +287,7 @@ if wait_for(b"KR-HOTPLUG-ADD"):
 if wait_for(b"KR-HOTPLUG-REMOVE"):
     hmp(s, "device_del dimm2")
 PY
-    nmi_job=$!
+    monitor_job=$!
 fi
 
 # The distro flavours run their vCPUs on one host thread: Debian's kernel
@@ -310,7 +310,7 @@ timeout --foreground -k 5 "$timeout_s" \
     -no-reboot </dev/null >"$dir/qemu.out" 2>&1
 rc=$?
 set -e
-[ -z "$nmi_job" ] || { kill "$nmi_job" 2>/dev/null || true; wait "$nmi_job" 2>/dev/null || true; }
+[ -z "$monitor_job" ] || { kill "$monitor_job" 2>/dev/null || true; wait "$monitor_job" 2>/dev/null || true; }
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 printf '%.1f\n' "$elapsed" >"$dir/elapsed"
 
