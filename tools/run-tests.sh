@@ -13,11 +13,11 @@
 #   --tier handover  the handover-stock and handover-rust kernels (IMA_KEXEC,
 #                    kexec handover, booted with kho=on; DMA_CMA; memory and CPU
 #                    hotplug): handover kexec-cma kexec-file kdump-file hotplug
-#                    kdump-cma on both, and the comparisons between them
+#                    hotplug-load virtio-mem kdump-cma on both, and the comparisons between them
 #   --tier distro    the distro-stock and distro-rust kernels (Debian's own
 #                    configuration, modules and debug info off): boot kexec
 #                    kexec-file kdump kdump-file vmcore-pattern hotplug
-#                    kdump-cma kdump-high kdump-fallback on both, the
+#                    hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback on both, the
 #                    comparisons between them, and every part of ours in Rust
 #   --tier all       all four
 #
@@ -25,9 +25,9 @@
 # kexec-l4 unload kexec-big kdump
 # kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno
 # errno-file stub-exception vmcore-pattern vmcore-bad crash-types leak fuzz race
-# handover kexec-cma hotplug kdump-cma kdump-high kdump-fallback; each flavour
+# handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback; each flavour
 # runs those of them it can
-# (runs_on below): handover kexec-cma hotplug kdump-cma need what only the
+# (runs_on below): handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma need what only the
 # handover (and, for the last two, distro) flavours have.
 #
 # vmcore-bad is one crash per hand-made elfcorehdr (vmcore-pattern badcases
@@ -56,12 +56,12 @@ done
 # The handover flavours' scenarios: the hand-over itself, and the file loads
 # (normal and crash) on kernels with IMA_KEXEC and kho=on; the crash image
 # under memory and CPU hotplug and with crashkernel=,cma.
-HANDOVER_SCENARIOS=" handover kexec-cma kexec-file kdump-file hotplug kdump-cma "
+HANDOVER_SCENARIOS=" handover kexec-cma kexec-file kdump-file hotplug hotplug-load virtio-mem kdump-cma "
 # The distro flavours': the main paths, and those that need Debian's options.
-DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug kdump-cma kdump-high kdump-fallback "
+DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback "
 # What only those flavours have: IMA_KEXEC, kexec handover, CMA, memory
 # hotplug; and the 6 GiB kdumps above 4 GiB, run where KASLR is on (distro).
-FEATURE_SCENARIOS=" handover kexec-cma hotplug kdump-cma kdump-high kdump-fallback "
+FEATURE_SCENARIOS=" handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback "
 runs_on() { # FLAVOUR SCENARIO
     case $1 in
         handover-*) [ "${HANDOVER_SCENARIOS#* $2 }" != "$HANDOVER_SCENARIOS" ] ;;
@@ -73,7 +73,7 @@ scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
     scenarios=(boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi kexec-l4 unload kexec-big kdump kdump-file
                crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno errno-file stub-exception
-               vmcore-pattern vmcore-bad crash-types leak fuzz race handover kexec-cma hotplug kdump-cma
+               vmcore-pattern vmcore-bad crash-types leak fuzz race handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma
                kdump-high kdump-fallback)
 # The debug kernel runs some of the one-crash-per-case scenarios' cases: each
 # of its captures takes minutes (KASAN and DEBUG_PAGEALLOC under TCG).
@@ -390,14 +390,31 @@ for s in kdump-high kdump-fallback; do
         record FAIL "$s: the two kernels' reservations differ (see $OUT_DIR/$s.diff)"
     fi
 done
-# hotplug: what each kernel's vmcore held of the added and the removed DIMM.
-if ran_pair hotplug || ran_in distro hotplug; then
+# hotplug, hotplug-load: what each kernel's vmcore held of the added and the
+# removed DIMM.
+for s in hotplug hotplug-load; do
+    ran_pair "$s" || ran_in distro "$s" || continue
     for f in handover-stock handover-rust distro-stock distro-rust; do
         has "$f" || continue
-        echo "$f: $(cat "$OUT_DIR/$f/hotplug/outcome.txt" 2>/dev/null || echo "no outcome")"
-    done >"$OUT_DIR/hotplug.txt"
-    log "hotplug outcomes: $OUT_DIR/hotplug.txt"
-fi
+        echo "$f: $(cat "$OUT_DIR/$f/$s/outcome.txt" 2>/dev/null || echo "no outcome")"
+    done >"$OUT_DIR/$s.txt"
+    log "$s outcomes: $OUT_DIR/$s.txt"
+done
+# virtio-mem: the same device memory plugged, and read the same way, on both.
+for pair in handover distro; do
+    case $pair in
+        handover) ran_pair virtio-mem || continue ;;
+        distro) ran_in distro virtio-mem || continue ;;
+    esac
+    a=$OUT_DIR/$pair-stock/virtio-mem/outcome.txt b=$OUT_DIR/$pair-rust/virtio-mem/outcome.txt
+    missing "$pair virtio-mem" "$a" "$b" && continue
+    if diff -u "$a" "$b" >"$OUT_DIR/$pair-virtio-mem.diff"; then
+        record PASS "virtio-mem: $pair-stock and $pair-rust read the device's memory alike ($(cat "$b"))"
+    else
+        cat "$OUT_DIR/$pair-virtio-mem.diff"
+        record FAIL "virtio-mem: $pair-stock and $pair-rust differ (see $OUT_DIR/$pair-virtio-mem.diff)"
+    fi
+done
 # Debian's configuration: every part of ours in Rust there (the banner).
 if has distro-rust; then
     banner=$(grep -a -m1 -h 'kexec_rust: Rust kexec/kdump overlay active' "$OUT_DIR"/distro-rust/*/serial.log 2>/dev/null |

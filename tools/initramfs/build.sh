@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the guest initramfs images: tools/initramfs/build.sh FLAVOUR
 #
-# inner.cpio.gz   busybox, kexec-tools with its libraries, /init and the guest test
+# inner.cpio.gz   busybox, kexec-tools (Debian 12's, and 2.0.29 as kexec-new) with its libraries, /init and the guest test
 #                 programs (tools/guest/): what the second and the capture kernel boot with.
 # FLAVOUR.cpio.gz the same plus /boot/bzImage (that flavour's kernel) and
 #                 /boot/initrd.gz (the inner image): what QEMU boots first.
@@ -43,6 +43,8 @@ for applet in $(/bin/busybox --list | grep -vx busybox); do
     ln -sf busybox "$root/bin/$applet"
 done
 add_binary "$root" /sbin/kexec /sbin/kexec
+# kexec-tools 2.0.29 beside Debian 12's, for `kexec -p --hotplug` (hotplug-load).
+add_binary "$root" "$("$REPO/scripts/build-kexec-tools.sh")" /sbin/kexec-new
 install -m 0755 "$REPO/tools/initramfs/init" "$root/init"
 # Guest test programs: static Rust binaries from tools/guest/, without their
 # symbol tables (the capture kernel unpacks the initramfs into its small memory).

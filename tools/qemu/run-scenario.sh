@@ -45,7 +45,8 @@ case $scenario in
     # With room for DIMMs, QEMU adds an SRAT whose hotpluggable range a NUMA
     # capture kernel (Debian's configuration) spends some 34 MiB more on: 96
     # MiB no longer boots it.
-    hotplug) final=capture crashkernel=${CRASHKERNEL:-256M} ;;
+    hotplug | hotplug-load) final=capture crashkernel=${CRASHKERNEL:-256M} ;;
+    virtio-mem) final=capture crashkernel=${CRASHKERNEL:-256M} ;;
     # Above 4 GiB, in a 6 GiB guest (about 2 GiB of it below 4 GiB): a
     # reservation asked high (with the low part it implies), and a plain one
     # too large for the memory below 4 GiB, which must fall back above it.
@@ -63,6 +64,8 @@ esac
 
 # The stock flavours (stock, handover-stock) are the reference: no kexec_rust.
 is_stock() { case $flavour in stock | *-stock) return 0 ;; esac; return 1; }
+# hotplug (kexec_file_load) and hotplug-load (kexec_load, KEXEC_UPDATE_ELFCOREHDR).
+is_hotplug() { case $scenario in hotplug | hotplug-load) return 0 ;; esac; return 1; }
 bzimage=$BUILD_DIR/$flavour/arch/x86/boot/bzImage
 initramfs=$OUT_DIR/$flavour.cpio.gz
 # kexec-sig*: the initramfs with the signed and unsigned images in /boot/sig.
@@ -106,7 +109,7 @@ append="console=ttyS0 panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 disk=()
 case $scenario in
     kdump | kdump-file | errno | errno-file | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload | crash-types | leak | \
-        fuzz | fuzz-long | race | hotplug | kdump-cma | kdump-high | kdump-fallback)
+        fuzz | fuzz-long | race | hotplug | hotplug-load | virtio-mem | kdump-cma | kdump-high | kdump-fallback)
         append="$append crashkernel=$crashkernel" ;;
 esac
 # kdump-cma: 64 MiB more for the capture kernel, in CMA (crashkernel=,cma).
@@ -117,13 +120,15 @@ esac
 # (Adding a CPU through QEMU's monitor does not work under TCG: Linux takes
 # QEMU's disabled MADT entries for hotpluggable CPUs only under a hypervisor
 # it detects, and TCG announces none.)
-[ "$scenario" != hotplug ] || append="$append memhp_default_state=offline maxcpus=1"
+case $scenario in hotplug*) append="$append memhp_default_state=offline maxcpus=1" ;; esac
+# virtio-mem: the blocks its driver adds come online by themselves (movable).
+[ "$scenario" != virtio-mem ] || append="$append memhp_default_state=online_movable"
 case $scenario in vmcore-bad | crash-types) append="$append krcase=$case_" ;; esac
-case $scenario in vmcore-pattern | fuzz | fuzz-long | hotplug)
+case $scenario in vmcore-pattern | fuzz | fuzz-long | hotplug | hotplug-load)
     # vmcore-pattern: a new seed each run, in the log so that a failure can be
     # replayed. fuzz: seed 1 unless given, so that both kernels replay the same
     # calls.
-    if [ "$scenario" = vmcore-pattern ] || [ "$scenario" = hotplug ]; then
+    if [ "$scenario" != fuzz ] && [ "$scenario" != fuzz-long ]; then
         seed=${KR_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
     else
         seed=${KR_SEED:-1}
@@ -161,7 +166,7 @@ fi
 case $flavour:$scenario in
     handover-*:kexec-cma) append="$append cma=64M" ;;
     # The crash scenarios of this flavour (hotplug, kdump-cma) without KHO.
-    handover-*:hotplug | handover-*:kdump-cma) ;;
+    handover-*:hotplug* | handover-*:virtio-mem | handover-*:kdump-cma) ;;
     handover-*:*) append="$append kho=on krkeep=kho=on" ;;
 esac
 # kexec-l4: the first kernel on 4-level paging (the guest CPU has LA57, so
@@ -189,7 +194,7 @@ if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ] || [ "$scenario" = cr
     truncate -s 4G "$dir/vmcore.img"
     disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
 fi
-if [ "$scenario" = vmcore-pattern ] || [ "$scenario" = hotplug ]; then
+if [ "$scenario" = vmcore-pattern ] || is_hotplug; then
     # Where the first kernel leaves the pattern's page frames for the capture kernel.
     truncate -s 16M "$dir/pattern.img"
     disk=(-drive "file=$dir/pattern.img,if=virtio,format=raw,cache=unsafe")
@@ -235,7 +240,7 @@ fi
 # 256 MiB DIMM when the guest says KR-HOTPLUG-ADD and takes the second one
 # away on KR-HOTPLUG-REMOVE (QEMU's monitor, HMP).
 memory=$mem
-if [ "$scenario" = hotplug ]; then
+if is_hotplug; then
     memory="$mem,slots=4,maxmem=4G"
     monitor=(-monitor "unix:$dir/monitor.sock,server=on,wait=off")
     python3 - "$dir/monitor.sock" "$serial" "$timeout_s" <<'PY' >"$dir/monitor.out" 2>&1 &
@@ -286,6 +291,71 @@ if wait_for(b"KR-HOTPLUG-ADD"):
         hmp(s, c)
 if wait_for(b"KR-HOTPLUG-REMOVE"):
     hmp(s, "device_del dimm2")
+PY
+    monitor_job=$!
+fi
+
+# virtio-mem: a 1 GiB virtio-mem device backed by a file that the host fills
+# with a non-zero pattern once the guest runs (QEMU discards the device's
+# memory when it sets it up), before it asks, through QEMU's monitor, for
+# 300 MiB of it to be plugged. Nothing is unplugged afterwards, so the
+# unplugged part keeps the pattern: in the vmcore it must read as zeros.
+if [ "$scenario" = virtio-mem ]; then
+    memory="$mem,maxmem=4G"
+    vmem_file=$dir/virtio-mem.img
+    truncate -s 1G "$vmem_file"
+    monitor=(-monitor "unix:$dir/monitor.sock,server=on,wait=off"
+             -object "memory-backend-file,id=vmem0,size=1G,mem-path=$vmem_file,share=on"
+             -device "virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0")
+    python3 - "$dir/monitor.sock" "$serial" "$timeout_s" "$vmem_file" <<'PY' >"$dir/monitor.out" 2>&1 &
+import socket, sys, time
+sock, serial, limit, backing = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+end = time.time() + limit
+
+def wait_for(marker):
+    while time.time() < end:
+        try:
+            with open(serial, "rb") as f:
+                if any(l.startswith(marker) for l in f.read().splitlines()):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+def hmp(s, cmd):
+    s.sendall(cmd.encode() + b"\n")
+    time.sleep(1)
+    s.settimeout(2)
+    out = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+    except socket.timeout:
+        pass
+    print("(qemu) " + cmd)
+    print(out.decode(errors="replace"))
+
+for _ in range(50):
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        break
+    except OSError:
+        time.sleep(0.2)
+if wait_for(b"KR-VMEM-PLUG"):
+    # Every byte 0xa5: nothing of it may show through as a page of zeros.
+    with open(backing, "r+b") as f:
+        chunk = b"\xa5" * (1 << 20)
+        for _ in range(1024):
+            f.write(chunk)
+        f.flush()
+    print("filled %s" % backing, flush=True)
+    hmp(s, "qom-set /machine/peripheral/vm0 requested-size 314572800")
+    hmp(s, "info memory-devices")
 PY
     monitor_job=$!
 fi
@@ -548,7 +618,7 @@ if [ "$scenario" = kdump-high ] || [ "$scenario" = kdump-fallback ]; then
     [ -n "${KR_KEEP_VMCORE:-}" ] || rm -f "$dir/vmcore" "$dir/vmcore.img"
     verdict PASS "crashkernel=$crashkernel: $(paste -sd';' "$dir/outcome.txt" | sed 's/;/; /g') ($(paste -sd' ' "$dir/reservations.txt")); $(tail -n 1 "$dir/check.log") in $(cat "$dir/elapsed")s"
 fi
-if [ "$scenario" = hotplug ]; then
+if is_hotplug; then
     # The DIMMs' addresses as QEMU placed them (its monitor's answer).
     dimm() { tr -d '\r' <"$dir/monitor.out" | awk -v id="$1" '$0 ~ "^Memory device .*\"" id "\"$" {f=1} f && $1 == "addr:" {a=$2} f && $1 == "size:" {print a, $2; exit}'; }
     read -r a1 s1 < <(dimm dimm1) || true
@@ -583,6 +653,15 @@ PY
         is_stock || verdict FAIL "the removed DIMM is still in the vmcore: $summary"
     fi
     verdict PASS "$summary, in $(cat "$dir/elapsed")s"
+fi
+if [ "$scenario" = virtio-mem ]; then
+    rm -f "$vmem_file"
+    grep -q '^filled ' "$dir/monitor.out" || verdict FAIL "the host never filled the device's memory (see $dir/monitor.out)"
+    info=$(grep -a -m1 '^KR-INFO virtio-mem ' "$serial" | sed 's/\r$//; s/^KR-INFO virtio-mem //')
+    out=$(grep -a -m1 '^KR-INFO vmem: ' "$serial" | sed 's/\r$//; s/^KR-INFO vmem: //')
+    [ -n "$out" ] || verdict FAIL "the capture kernel did not report on the device's memory"
+    echo "$info; $out" >"$dir/outcome.txt"
+    verdict PASS "$info; $out, in $(cat "$dir/elapsed")s"
 fi
 if [ "$scenario" = kdump-cma ]; then
     cma=$(grep -a -m1 '^KR-INFO cma ' "$serial" | sed 's/\r$//; s/^KR-INFO //')

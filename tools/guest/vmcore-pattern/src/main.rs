@@ -21,6 +21,19 @@
 //!     vmcore-pattern loads
 //!         Capture kernel: each PT_LOAD of /proc/vmcore as "load START END"
 //!         (physical addresses, END exclusive, by memsz).
+//!     vmcore-pattern vmem-map START SIZE
+//!         First kernel, virtio-mem scenario: which pages of the device's
+//!         memory [START, START + SIZE) (hexadecimal) are plugged, from
+//!         /proc/kpageflags (an unplugged page of an added block is
+//!         PageOffline, one of a block never added has no page), printed as
+//!         "LO-HI,..." (hexadecimal, HI exclusive).
+//!     vmcore-pattern vmem START SIZE PLUGGED
+//!         Capture kernel, virtio-mem scenario: PLUGGED is what vmem-map
+//!         printed before the crash; the host filled the device's memory with
+//!         a non-zero pattern before anything was plugged. Every page of the
+//!         device in the PT_LOADs is read with read() and through mmap(): both
+//!         must agree, and every unplugged page must read as zeros (the
+//!         driver's vmcore callback says it is not RAM). Prints a summary.
 //!     vmcore-pattern badhdr CASE | badcheck CASE | badcases
 //!         Hand-made elfcorehdrs for the vmcore-bad scenario (badhdr.rs).
 
@@ -333,6 +346,122 @@ fn check(dev: &str, within: Option<(u64, u64)>) {
     );
 }
 
+/// KPF_OFFLINE and KPF_NOPAGE of /proc/kpageflags.
+const KPF_OFFLINE: u64 = 1 << 23;
+const KPF_NOPAGE: u64 = 1 << 20;
+
+/// The plugged ranges of a virtio-mem device (see the top of the file).
+fn vmem_map(start: u64, size: u64) {
+    let f = File::open("/proc/kpageflags").unwrap_or_else(|e| die(format!("/proc/kpageflags: {e}")));
+    let pages = (size / PAGE as u64) as usize;
+    // The file ends at the highest page frame the kernel has: the device's
+    // blocks not added lie beyond it and stay zero here, which is no page.
+    let mut flags = vec![0u8; pages * 8];
+    let mut got = 0;
+    while got < flags.len() {
+        match f.read_at(&mut flags[got..], start / PAGE as u64 * 8 + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => die(format!("reading kpageflags: {e}")),
+        }
+    }
+    for e in flags[got / 8 * 8..].chunks_exact_mut(8) {
+        e.copy_from_slice(&KPF_NOPAGE.to_le_bytes());
+    }
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for (i, e) in flags.chunks_exact(8).enumerate() {
+        let e = u64::from_le_bytes(e.try_into().unwrap());
+        if e & (KPF_OFFLINE | KPF_NOPAGE) != 0 {
+            continue;
+        }
+        let pa = start + (i * PAGE) as u64;
+        match ranges.last_mut() {
+            Some(r) if r.1 == pa => r.1 += PAGE as u64,
+            _ => ranges.push((pa, pa + PAGE as u64)),
+        }
+    }
+    let out: Vec<String> = ranges.iter().map(|(a, b)| format!("{a:#x}-{b:#x}")).collect();
+    println!("{}", if out.is_empty() { "none".into() } else { out.join(",") });
+}
+
+fn ranges(s: &str) -> Vec<(u64, u64)> {
+    if s == "none" {
+        return Vec::new();
+    }
+    s.split(',')
+        .map(|r| {
+            let (a, b) = r.split_once('-').unwrap_or_else(|| die(format!("bad range {r}")));
+            (hex(a), hex(b))
+        })
+        .collect()
+}
+
+/// The virtio-mem check (see the top of the file).
+fn vmem(start: u64, size: u64, plugged: &[(u64, u64)]) {
+    let f = File::open("/proc/vmcore").unwrap_or_else(|e| die(format!("/proc/vmcore: {e}")));
+    let end = start + size;
+    let (mut plugged_pages, mut unplugged_pages, mut nonzero_plugged) = (0u64, 0u64, 0u64);
+    let mut buf = vec![0u8; 1 << 20];
+    for l in loads(&f) {
+        let (lo, hi) = (l.paddr.max(start), (l.paddr + l.filesz).min(end));
+        if lo >= hi {
+            continue;
+        }
+        // mmap() wants a page-aligned file offset: the device's part of the PT_LOAD.
+        let off = l.offset + (lo - l.paddr);
+        let len = (hi - lo) as usize;
+        if off % PAGE as u64 != 0 || len % PAGE != 0 {
+            die(format!("PT_LOAD at {:#x}: the device's part is not page-aligned in the file", l.paddr));
+        }
+        // SAFETY: a fresh read-only shared mapping of part of the file.
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, f.as_raw_fd(), off as i64)
+        };
+        if p == libc::MAP_FAILED {
+            die(format!("mmap of {len} bytes at {off}: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: the mapping is `len` readable bytes until the munmap below.
+        let mapped = unsafe { std::slice::from_raw_parts(p as *const u8, len) };
+        let mut done = 0usize;
+        while done < len {
+            let n = buf.len().min(len - done);
+            let at = off + done as u64;
+            let got = f.read_at(&mut buf[..n], at).unwrap_or_else(|e| die(format!("read at {at}: {e}")));
+            if got != n {
+                die(format!("short read at {at}: {got} of {n}"));
+            }
+            for (k, page) in buf[..n].chunks_exact(PAGE).enumerate() {
+                let pa = lo + (done + k * PAGE) as u64;
+                if page != &mapped[done + k * PAGE..done + (k + 1) * PAGE] {
+                    die(format!("page {pa:#x}: read() and mmap() differ"));
+                }
+                if plugged.iter().any(|&(a, b)| (a..b).contains(&pa)) {
+                    plugged_pages += 1;
+                    nonzero_plugged += page.iter().any(|&b| b != 0) as u64;
+                } else {
+                    unplugged_pages += 1;
+                    if let Some(i) = page.iter().position(|&b| b != 0) {
+                        die(format!(
+                            "unplugged page {pa:#x} is not zeros (byte {i} is {:#x}): the vmcore callback was not asked",
+                            page[i]
+                        ));
+                    }
+                }
+            }
+            done += n;
+        }
+        // SAFETY: unmapping the mapping made above, no longer used.
+        unsafe { libc::munmap(p, len) };
+    }
+    if unplugged_pages == 0 {
+        die(format!("no unplugged page of {start:#x}+{size:#x} is in a PT_LOAD: nothing to check"));
+    }
+    println!(
+        "vmem: {unplugged_pages} unplugged pages in PT_LOADs read as zeros by read() and mmap(); \
+         {plugged_pages} plugged pages ({nonzero_plugged} not zero) the same through both"
+    );
+}
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     match a.get(1).map(String::as_str) {
@@ -350,11 +479,13 @@ fn main() {
                 println!("load {:#x} {:#x}", l.paddr, l.paddr + l.memsz);
             }
         }
+        Some("vmem-map") if a.len() == 4 => vmem_map(hex(&a[2]), hex(&a[3])),
+        Some("vmem") if a.len() == 5 => vmem(hex(&a[2]), hex(&a[3]), &ranges(&a[4])),
         Some("badhdr") if a.len() == 3 => badhdr::make(&a[2]),
         Some("badcheck") if a.len() == 3 => badhdr::check(&a[2]),
         Some("badcases") => println!("{}", badhdr::CASES.join(" ")),
         _ => die(
-            "usage: vmcore-pattern fill DEV MIB SEED | check DEV [LO HI] | layout [LO HI]... | loads | badhdr CASE | badcheck CASE | badcases"
+            "usage: vmcore-pattern fill DEV MIB SEED | check DEV [LO HI] | layout [LO HI]... | loads | vmem-map START SIZE | vmem START SIZE PLUGGED | badhdr CASE | badcheck CASE | badcases"
                 .into(),
         ),
     }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# A newer kexec-tools than Debian 12's (2.0.25) for the guest: its source package
+# from $KEXEC_TOOLS_SUITE (trixie: 2.0.29) through a private apt configuration
+# (deb-src only, never the system's sources), built once into the cache. The
+# guests keep Debian 12's /sbin/kexec for every scenario and get this one as
+# /sbin/kexec-new: the hotplug-load scenario needs `kexec -p --hotplug`
+# (kexec_load with KEXEC_UPDATE_ELFCOREHDR and an elfcorehdr sized by
+# /sys/kernel/crash_elfcorehdr_size), which 2.0.25 does not have.
+# Prints the path of the binary. Idempotent.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+KEXEC_TOOLS_SUITE=${KEXEC_TOOLS_SUITE:-trixie}
+dir=$CACHE/kexec-tools
+apt_dir=$dir/apt
+out=$dir/kexec
+if [ -x "$out" ] && "$out" --version >/dev/null 2>&1; then
+    echo "$out"
+    exit 0
+fi
+
+mkdir -p "$apt_dir"/{lists/partial,cache/archives/partial} "$dir/src"
+echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $KERNEL_MIRROR $KEXEC_TOOLS_SUITE main" \
+    >"$apt_dir/sources.list"
+opts=(
+    -o "Dir::Etc::SourceList=$apt_dir/sources.list"
+    -o "Dir::Etc::SourceParts=/dev/null"
+    -o "Dir::State::Lists=$apt_dir/lists"
+    -o "Dir::Cache=$apt_dir/cache"
+    -o "Debug::NoLocking=1"
+    -o "APT::Sandbox::User=root"
+)
+log "kexec-tools source from $KEXEC_TOOLS_SUITE (private apt configuration)" >&2
+timeout 900 apt-get "${opts[@]}" -qq update >&2 ||
+    die "apt-get update of $KEXEC_TOOLS_SUITE's sources failed (private config in $apt_dir)"
+(cd "$dir/src" && rm -f ./*.orig.tar.* ./*.dsc ./*.debian.tar.* &&
+    timeout 900 apt-get "${opts[@]}" -qq --download-only source kexec-tools >&2) ||
+    die "apt-get source kexec-tools ($KEXEC_TOOLS_SUITE) failed"
+tarball=$(ls "$dir"/src/kexec-tools_*.orig.tar.* | head -n 1)
+build=$dir/build
+rm -rf "$build"
+mkdir -p "$build"
+tar -xf "$tarball" -C "$build" --strip-components=1
+[ -x "$build/configure" ] || die "no configure script in $(basename "$tarball")"
+log "building $(basename "$tarball" | sed 's/\.orig\.tar\..*//')" >&2
+(cd "$build" && ./configure --quiet --without-xen --without-booke >/dev/null &&
+    make -s -j"$(nproc)" >/dev/null 2>"$dir/build.log") ||
+    { tail -n 30 "$dir/build.log" >&2; die "building kexec-tools failed (log: $dir/build.log)"; }
+install -m 0755 "$build/build/sbin/kexec" "$out.tmp"
+mv "$out.tmp" "$out"
+log "kexec-tools: $("$out" --version 2>&1)" >&2
+echo "$out"
