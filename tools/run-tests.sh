@@ -377,6 +377,49 @@ for pair in handover distro; do
         fi
     done
 done
+# makedumpfile -l -d 31 on both kernels' vmcores: the same pages to start
+# from (within 0.1%: kexec_load's kernel-text PT_LOAD follows the kernel's
+# size), the same kinds of pages found to leave out (free, cache, user, zero:
+# only through VMCOREINFO can it tell them apart), and free pages within 10
+# points of the whole (the two guests' memory is not the same page for page).
+d31_alike() { # A B -> a one-line summary; fails if they differ
+    python3 - "$1" "$2" <<'PY'
+import sys
+a, b = ({k: int(v) for k, v in (l.split() for l in open(p))} for p in sys.argv[1:3])
+why = []
+if abs(a["original"] - b["original"]) * 1000 > a["original"]:
+    why.append("original pages %d and %d" % (a["original"], b["original"]))
+for k in ("free", "cache", "user", "zero", "private"):
+    if (a[k] > 0) != (b[k] > 0):
+        why.append("%s pages %d and %d" % (k, a[k], b[k]))
+fa, fb = (100.0 * x["free"] / x["original"] for x in (a, b))
+if abs(fa - fb) > 10:
+    why.append("free pages %.1f%% and %.1f%% of all" % (fa, fb))
+ka, kb = (100.0 * x["remaining"] / x["original"] for x in (a, b))
+line = "%d/%d pages; free %.1f%%/%.1f%%, cache %d/%d, user %d/%d, zero %d/%d left out; %.1f%%/%.1f%% kept" % (
+    a["original"], b["original"], fa, fb, a["cache"], b["cache"], a["user"], b["user"], a["zero"], b["zero"], ka, kb)
+print(line + ("; differ: " + ", ".join(why) if why else ""))
+sys.exit(1 if why else 0)
+PY
+}
+for pair in x86 handover distro; do
+    for s in kdump kdump-file kdump-cma kdump-high kdump-fallback; do
+        if [ "$pair" = x86 ]; then
+            ran "$s" && runs_on rust "$s" || continue
+            sa=stock sb=rust
+        else
+            ran_in "$pair" "$s" || continue
+            sa=$pair-stock sb=$pair-rust
+        fi
+        a=$OUT_DIR/$sa/$s/d31.txt b=$OUT_DIR/$sb/$s/d31.txt
+        missing "$s makedumpfile -d 31" "$a" "$b" && continue
+        if line=$(d31_alike "$a" "$b"); then
+            record PASS "$s: makedumpfile -l -d 31 filters the $sa and $sb vmcores alike ($line)"
+        else
+            record FAIL "$s: makedumpfile -l -d 31 filters the $sa and $sb vmcores differently ($line)"
+        fi
+    done
+done
 # Above 4 GiB: the same reservations (size, and which side of 4 GiB; where
 # KASLR put each kernel moves them about).
 for s in kdump-high kdump-fallback; do

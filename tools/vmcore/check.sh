@@ -60,17 +60,31 @@ rm -f "$dir/dmesg.txt" "$dir/dump.31"
 timeout 300 makedumpfile --dump-dmesg "$vmcore" "$dir/dmesg.txt" >"$dir/makedumpfile.log" 2>&1 ||
     die "makedumpfile --dump-dmesg failed: $(tail -n 3 "$dir/makedumpfile.log")"
 grep -qF "$panic_msg" "$dir/dmesg.txt" || die "no '$panic_msg' in the kernel log makedumpfile read from the vmcore"
-timeout 300 makedumpfile -l -d 31 "$vmcore" "$dir/dump.31" >"$dir/makedumpfile-d31.log" 2>&1 ||
+# Message level 22: its report of what it left out, without the progress bars.
+timeout 300 makedumpfile -l -d 31 --message-level 22 "$vmcore" "$dir/dump.31" >"$dir/makedumpfile-d31.log" 2>&1 ||
     die "makedumpfile -l -d 31 failed: $(tail -n 3 "$dir/makedumpfile-d31.log")"
 d31=$(stat -c %s "$dir/dump.31")
 rm -f "$dir/dump.31"
+# What -d 31 excluded, by kind, in pages ($dir/d31.txt, for the comparisons
+# between two kernels in tools/run-tests.sh): it can tell free, cache and user
+# pages apart only through VMCOREINFO's symbols, sizes and offsets.
+awk -F: '
+    /^Original pages/ {k = "original"} /Pages filled with zero/ {k = "zero"}
+    /Non-private cache pages/ {k = "cache"} /^ *Private cache pages/ {k = "private"}
+    /User process data pages/ {k = "user"} /Free pages/ {k = "free"}
+    /Remaining pages/ {k = "remaining"}
+    k != "" {gsub(/ /, "", $2); print k, $2; k = ""}' "$dir/makedumpfile-d31.log" |
+    while read -r k v; do echo "$k $((v))"; done >"$dir/d31.txt"
+[ "$(wc -l <"$dir/d31.txt")" -eq 7 ] || die "no page report from makedumpfile -l -d 31 (see $dir/makedumpfile-d31.log)"
+d31v() { awk -v k="$1" '$1 == k {print $2}' "$dir/d31.txt"; }
+d31="$d31-byte dump keeping $(d31v remaining) of $(d31v original) pages (free $(d31v free), cache $(d31v cache), user $(d31v user), zero $(d31v zero) left out)"
 
 # drgn needs the kernel's DWARF; the distro flavours are built without debug
 # info (their build time), so there it cannot run and says so.
 # (grep reads all of readelf's output: with pipefail, a grep -q that stopped at
 # the first match could leave readelf dead of SIGPIPE and the test false.)
 if ! readelf -S "$BUILD_DIR/$flavour/vmlinux" 2>/dev/null | grep '\.debug_info' >/dev/null; then
-    echo "$summary; makedumpfile found \"$panic_msg\" in the dumped log, -l -d 31 made a $d31-byte dump; drgn not run (the $flavour vmlinux has no DWARF)"
+    echo "$summary; makedumpfile found \"$panic_msg\" in the dumped log, -l -d 31 made a $d31; drgn not run (the $flavour vmlinux has no DWARF)"
     exit 0
 fi
 timeout 300 "$CACHE/venv/bin/drgn" -c "$vmcore" -s "$BUILD_DIR/$flavour/vmlinux" -q -e '
@@ -86,4 +100,4 @@ grep -v '^KR-RELEASE ' "$dir/drgn.txt" >"$dir/drgn-log.txt"
 # prints them as they are: leading blanks are not compared.
 sed 's/^\[ *[0-9.]*\] //; s/^ *//' "$dir/dmesg.txt" | diff -u - <(sed 's/^ *//' "$dir/drgn-log.txt") >"$dir/log.diff" ||
     die "drgn and makedumpfile read different kernel logs (see $dir/log.diff)"
-echo "$summary; makedumpfile found \"$panic_msg\" in the dumped log, -l -d 31 made a $d31-byte dump; drgn read the same $(wc -l <"$dir/drgn-log.txt") log lines"
+echo "$summary; makedumpfile found \"$panic_msg\" in the dumped log, -l -d 31 made a $d31; drgn read the same $(wc -l <"$dir/drgn-log.txt") log lines"
