@@ -27,6 +27,11 @@ and initramfs images. For each repetition, stock then rust (A B A B ...):
   limit     the guest's own copy speed, in the bench-load boot: memcpy() of
             256 MiB and a page-by-page 8-byte copy loop (median of 5 each); the
             report shows the copy paths' throughputs as fractions of both.
+With --growth N instead: how each cost grows, kexec_load and kexec_file_load
+against the initrd's size (16, 64, 256, 1024 MiB, a 4 GiB guest: a 1 GiB
+initrd needs room twice, in the caller and in the image, and stock refuses
+images over half of memory) and the whole /proc/vmcore read against the first
+kernel's memory (1, 2, 4 GiB), N boots per kernel and point, with plots.
 Each metric's rust/stock ratio gets a 95% bootstrap interval over the
 repetitions' pairs, and a verdict from it (see verdict()).
 Then, per kernel, the smallest crashkernel= (4 MiB grid) with which the capture
@@ -339,8 +344,14 @@ def write_report(args, results):
         "Chart: `results/bench/chart.png`. Raw samples: `results/bench/results.json`.",
         "",
     ]
+    # The sections other modes write (--growth) stay.
+    kept = [m.group(0) for m in re.finditer(r"<!-- (\w+) begin -->\n.*?<!-- \1 end -->\n",
+                                            open(args.markdown).read() if os.path.exists(args.markdown) else "",
+                                            re.S)]
     with open(args.markdown, "w") as f:
         f.write("\n".join(lines))
+        for block in kept:
+            f.write("\n" + block)
 
     try:
         import matplotlib
@@ -527,6 +538,167 @@ def vmcore_series(args):
     print("\n".join(lines))
 
 
+GROWTH_SIZES = (16, 64, 256, 1024)
+GROWTH_MEM_GIB = (1, 2, 4)
+
+
+def linearity(xs, ys):
+    """Least-squares line through (xs, ys): (slope, intercept, R^2), and the
+    marginal cost of the last step over that of the first (1.0 for a line)."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    slope = sxy / sxx
+    icpt = my - slope * mx
+    sst = sum((y - my) ** 2 for y in ys)
+    r2 = 1 - sum((y - icpt - slope * x) ** 2 for x, y in zip(xs, ys)) / sst if sst else 1.0
+    first = (ys[1] - ys[0]) / (xs[1] - xs[0])
+    last = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+    return slope, icpt, r2, (last / first) if first > 0 else float("inf")
+
+
+def shape(r2, bend):
+    """In words: how a cost grows with its input."""
+    if r2 >= 0.99 and 0.5 <= bend <= 2.0:
+        return f"linear (R^2 {r2:.4f}, last step's cost per unit {bend:.2f}x the first's)"
+    if bend > 2.0:
+        return f"faster than linear (R^2 of a line {r2:.4f}, last step's cost per unit {bend:.1f}x the first's)"
+    return f"slower than linear at the start (R^2 {r2:.4f}, last step's cost per unit {bend:.2f}x the first's)"
+
+
+def growth_series(args):
+    """How each cost grows: kexec_load and kexec_file_load latency against the
+    initrd's size (GROWTH_SIZES, in one boot of a GROWTH_MEM guest), and the
+    time to read all of /proc/vmcore against the first kernel's memory
+    (GROWTH_MEM_GIB); --growth boots of each per kernel, alternating. Writes
+    results/bench/growth.{txt,json,png} and the growth section of
+    Documentation/benchmarks.md."""
+    boots = args.growth
+    sizes = ",".join(map(str, GROWTH_SIZES))
+    samples = {f: {} for f in FLAVOURS}  # flavour -> series key -> [values]
+    for i in range(boots):
+        for f in FLAVOURS:
+            r = Run(args, f, "bench-growth", args.growth_mem, f"krreps={args.growth_loads} krsizes={sizes}",
+                    timeout=args.growth_timeout)
+            if not r.ok("1"):
+                r.fail("bench-growth did not finish")
+            for kind in ("load", "fileload"):
+                for z in GROWTH_SIZES:
+                    v = float(need(r, rf"^BENCH {kind}_{z} .*median=([0-9.]+)", f"{kind}_{z}")[0])
+                    samples[f].setdefault(f"{kind}_{z}", []).append(v)
+            log(f"  growth boot {i + 1}/{boots} {f}: " + ", ".join(
+                f"{k}={v[-1]:.0f}" for k, v in samples[f].items()))
+            for gib in GROWTH_MEM_GIB:
+                r = Run(args, f, "bench-kdump", f"{gib}G", f"crashkernel={args.crashkernel}",
+                        timeout=args.growth_timeout)
+                if not r.ok("capture"):
+                    r.fail(f"bench-kdump in a {gib} GiB guest did not finish")
+                for mode in ("read1m", "mmap"):
+                    nbytes, ms = need(r, rf"^BENCH vmcore_{mode} bytes=(\d+) ms=([0-9.]+)", f"vmcore_{mode}")
+                    samples[f].setdefault(f"vmcore_{mode}_{gib}", []).append(float(ms))
+                    samples[f].setdefault(f"vmcore_bytes_{gib}", []).append(float(nbytes))
+            log(f"  growth boot {i + 1}/{boots} {f}: " + ", ".join(
+                f"{k}={v[-1]:.0f}" for k, v in samples[f].items() if k.startswith("vmcore_r") or k.startswith("vmcore_m")))
+
+    series = [("load", "kexec_load latency", "initrd MiB", GROWTH_SIZES, "ms"),
+              ("fileload", "kexec_file_load latency", "initrd MiB", GROWTH_SIZES, "ms"),
+              ("vmcore_read1m", "/proc/vmcore read(), 1 MiB buffer, whole file", "guest GiB", GROWTH_MEM_GIB, "ms"),
+              ("vmcore_mmap", "/proc/vmcore mmap(), whole file", "guest GiB", GROWTH_MEM_GIB, "ms")]
+    info = machine_info(args)
+    lines = [f"Measured {info['date']} on {info['host']}; {info['qemu']}; kernel {info['kernel']}.",
+             f"{boots} boots per kernel and point, alternating stock and rust; each cell the median of the "
+             f"boots (min-max); loads: the median of {args.growth_loads} loads per boot in a "
+             f"{args.growth_mem} guest; /proc/vmcore: a guest of that many GiB, crashkernel={args.crashkernel}, "
+             "guest clock. Ratio rust/stock of the medians with its 95% bootstrap interval "
+             "(each kernel's boots resampled).", ""]
+    out = {"machine": info, "boots": boots, "loads": args.growth_loads, "mem": args.growth_mem,
+           "crashkernel": args.crashkernel, "samples": samples, "series": {}}
+    for key, title, xlabel, xs, unit in series:
+        lines += [f"{title} ({unit}) against {xlabel}:", "",
+                  f"| {xlabel} | stock | rust | rust/stock | 95% interval | verdict |", "|---|---|---|---|---|---|"]
+        meds = {f: [] for f in FLAVOURS}
+        parted = None
+        for x in xs:
+            a, b = samples["rust"][f"{key}_{x}"], samples["stock"][f"{key}_{x}"]
+            lo, hi = ratio_ci(a, b)
+            v = verdict(lo, hi, "lower")
+            for f, vals in (("stock", b), ("rust", a)):
+                meds[f].append(statistics.median(vals))
+            if parted is None and v != "same":
+                parted = (x, v)
+            cell = lambda vals: f"{fmt(statistics.median(vals))} ({fmt(min(vals))}-{fmt(max(vals))})"
+            lines.append(f"| {x} | {cell(b)} | {cell(a)} | {statistics.median(a) / statistics.median(b):.3f} | "
+                         f"{lo:.3f}-{hi:.3f} | {v} |")
+        lines.append("")
+        fits = {}
+        for f in FLAVOURS:
+            slope, icpt, r2, bend = linearity(list(xs), meds[f])
+            fits[f] = {"slope": slope, "intercept": icpt, "r2": r2, "bend": bend}
+            lines.append(f"- {f}: {shape(r2, bend)}; least-squares line {icpt:.1f} + {slope:.3f} {unit} per "
+                         f"{xlabel.split()[-1]}.")
+        lines.append(f"- Where they part ways: " + (f"from {parted[0]} {xlabel.split()[-1]} on the first "
+                     f"verdict other than \"same\" is \"{parted[1]}\"." if parted else
+                     "nowhere: \"same\" at every point."))
+        lines.append("")
+        out["series"][key] = {"xs": list(xs), "medians": meds, "fits": fits}
+    lines.append("Plots: `results/bench/growth.png`. Raw samples: `results/bench/growth.json`.")
+    os.makedirs(args.results, exist_ok=True)
+    with open(os.path.join(args.results, "growth.json"), "w") as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(args.results, "growth.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    set_section(args.markdown, "growth", ["## How each cost grows", ""] + lines)
+    print("\n".join(lines))
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib missing: no plot")
+        return
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    for ax, (key, title, xlabel, xs, unit) in zip(axes.flat, series):
+        for f, colour in zip(FLAVOURS, ("#888888", "#b7410e")):
+            vals = [samples[f][f"{key}_{x}"] for x in xs]
+            med = [statistics.median(v) for v in vals]
+            err = [[m - min(v) for m, v in zip(med, vals)], [max(v) - m for m, v in zip(med, vals)]]
+            ax.errorbar(xs, med, yerr=err, marker="o", capsize=4, color=colour, label=f)
+            fit = out["series"][key]["fits"][f]
+            ax.plot(xs, [fit["intercept"] + fit["slope"] * x for x in xs], linestyle=":", color=colour, linewidth=1)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels([str(x) for x in xs])
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(unit + " (log)")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"How each cost grows: median of {boots} boots with min-max bars, dotted: least-squares line "
+                 f"({info['date']})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(os.path.join(args.results, "growth.png"), dpi=90)
+
+
+def set_section(path, name, body):
+    """Replaces (or appends) the part of `path` between this section's markers,
+    so that a full run and a --growth run can each rewrite their own part."""
+    begin, end = f"<!-- {name} begin -->", f"<!-- {name} end -->"
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    block = "\n".join([begin] + body + [end]) + "\n"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end) + 1:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def pair_ratio_ci(a, b, reps=10000, seed=1):
     """95% bootstrap interval of median(a) / median(b) over the pairs: the
     repetitions alternate the kernels, so repetition i of each forms a pair,
@@ -623,6 +795,14 @@ def main():
                          "writes results/bench/vmcore.txt")
     ap.add_argument("--vmcore-min", action="store_true",
                     help="with --vmcore-only, also the smallest crashkernel= per kernel")
+    ap.add_argument("--growth", type=int, default=0, metavar="N",
+                    help="only how the costs grow: kexec_load and kexec_file_load against the initrd's size "
+                         "(16-1024 MiB) and the /proc/vmcore read against the guest's memory (1-4 GiB), N boots "
+                         "per kernel and point; writes results/bench/growth.{txt,json,png} and its section of "
+                         "the markdown")
+    ap.add_argument("--growth-loads", type=int, default=3, help="loads per size and boot in --growth")
+    ap.add_argument("--growth-mem", default="4G", help="the guest of the --growth loads (1 GiB needs room twice)")
+    ap.add_argument("--growth-timeout", type=int, default=1800)
     ap.add_argument("--baseline", default="", metavar="DIR",
                     help="with --load-only, also an earlier rust build: DIR/bzImage and DIR/initrd.cpio.gz")
     ap.add_argument("--baseline-name", default="earlier rust build")
@@ -638,6 +818,9 @@ def main():
         load_report(args, samples, text[0])
         return
 
+    if args.growth:
+        growth_series(args)
+        return
     if args.load_only:
         load_series(args)
         return

@@ -3,6 +3,7 @@
 # Benchmarks, rust against stock in one run (see tools/bench/bench.py):
 #
 #   tools/bench/run.sh [--reps N] [--loads N]
+#   tools/bench/run.sh --growth N     how each cost grows (see bench.py)
 #
 # Sets up the host and builds the harness's two kernels and initramfs images if
 # needed (nothing else), then writes results/bench/{results.json,chart.png} and
