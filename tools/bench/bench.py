@@ -27,6 +27,8 @@ and initramfs images. For each repetition, stock then rust (A B A B ...):
   limit     the guest's own copy speed, in the bench-load boot: memcpy() of
             256 MiB and a page-by-page 8-byte copy loop (median of 5 each); the
             report shows the copy paths' throughputs as fractions of both.
+With --parts N instead: the kexec -e reboot and the crash to capture, part by
+part, from the serial lines each stage prints (PARTS), N boots per kernel.
 With --growth N instead: how each cost grows, kexec_load and kexec_file_load
 against the initrd's size (16, 64, 256, 1024 MiB, a 4 GiB guest: a 1 GiB
 initrd needs room twice, in the caller and in the image, and stock refuses
@@ -538,6 +540,107 @@ def vmcore_series(args):
     print("\n".join(lines))
 
 
+# The reboot and the crash, part by part (--parts): each part runs from one
+# serial line to the next, in order; (marker, what the part before it holds,
+# whose code that is).
+PARTS = {
+    "reboot": [
+        (r"^KR-INFO kexec -e at", None, None),
+        (r"Starting new kernel", "kernel_kexec: reboot notifiers, device and syscore shutdown",
+         "ours (the drivers' shutdown is C)"),
+        (r"I'm in purgatory", "machine_shutdown, machine_kexec, the relocate stub's copy", "ours"),
+        (r"Decompressing Linux", "purgatory's SHA-256 of the segments, the decompressor's set-up",
+         "kexec-tools, the boot code"),
+        (r"Booting the kernel", "decompression", "the boot code"),
+        (r"Linux version", "the kernel's entry to its first line", "the boot code"),
+        (r"^KR-STAGE 2 ", "the new kernel's boot to /init", "the kernel (ours: a few init calls)"),
+    ],
+    "crash": [
+        (r"^KR-INFO crash at", None, None),
+        (r"Kernel panic - not syncing", "sysrq to panic()", "the kernel"),
+        (r"I'm in purgatory", "panic's message and stack dump, crash_kexec, machine_crash_shutdown, the stub",
+         "ours after the dump"),
+        (r"Decompressing Linux", "purgatory's SHA-256 of the segments, the decompressor's set-up",
+         "kexec-tools, the boot code"),
+        (r"Booting the kernel", "decompression", "the boot code"),
+        (r"Linux version", "the kernel's entry to its first line", "the boot code"),
+        (r"^KR-STAGE capture ", "the capture kernel's boot to /init", "the kernel (ours: a few init calls)"),
+    ],
+}
+
+
+def parts_of(r):
+    """{"reboot_0": ms, ..., "crash_0": ms, ...} of one bench-parts boot: the
+    markers are looked for in order, each after the one before."""
+    out, i = {}, 0
+    for path, marks in PARTS.items():
+        prev = None
+        for k, (pattern, _, _) in enumerate(marks):
+            rx = re.compile(pattern)
+            while i < len(r.lines) and not rx.search(r.lines[i][1]):
+                i += 1
+            if i == len(r.lines):
+                r.fail(f"{path}: no line matching {pattern!r} after the one before")
+            t = r.lines[i][0]
+            if prev is not None:
+                out[f"{path}_{k}"] = (t - prev) * 1e3
+            prev = t
+            i += 1
+    return out
+
+
+def parts_series(args):
+    """The kexec -e reboot and the crash to capture, part by part, --parts
+    boots per kernel alternating. Writes results/bench/parts.{txt,json} and
+    the parts section of Documentation/benchmarks.md."""
+    samples = {f: {} for f in FLAVOURS}
+    for i in range(args.parts):
+        for f in FLAVOURS:
+            r = Run(args, f, "bench-parts", "1G", f"crashkernel={args.crashkernel}")
+            if not r.ok("capture"):
+                r.fail("bench-parts did not reach the capture kernel's init")
+            for key, v in parts_of(r).items():
+                samples[f].setdefault(key, []).append(v)
+            log(f"  parts boot {i + 1}/{args.parts} {f}: " + ", ".join(
+                f"{k}={v[-1]:.0f}" for k, v in samples[f].items()))
+    info = machine_info(args)
+    lines = [f"Measured {info['date']} on {info['host']}; {info['qemu']}; kernel {info['kernel']}.",
+             f"{args.parts} boots per kernel, alternating. Host clock on the serial lines each stage prints "
+             "(the second kernel with earlyprintk, kexec-tools' purgatory with --console-serial, the "
+             "decompressor with X86_VERBOSE_BOOTUP); medians of the boots in ms, the ratio rust/stock with "
+             "its 95% bootstrap interval (each kernel's boots resampled).", ""]
+    out = {"machine": info, "boots": args.parts, "samples": samples}
+    for path, marks in PARTS.items():
+        title = "kexec -e to the second kernel's /init" if path == "reboot" else "sysrq crash to the capture kernel's /init"
+        lines += [f"{title}:", "", "| part | whose | stock | rust | rust/stock | 95% interval | verdict |",
+                  "|---|---|---|---|---|---|---|"]
+        tot = {f: [sum(samples[f][f"{path}_{k}"][b] for k in range(1, len(marks))) for b in range(args.parts)]
+               for f in FLAVOURS}
+        shares = []
+        for k in range(1, len(marks)):
+            _, what, whose = marks[k]
+            a, b = samples["rust"][f"{path}_{k}"], samples["stock"][f"{path}_{k}"]
+            ma, mb = statistics.median(a), statistics.median(b)
+            lo, hi = ratio_ci(a, b) if mb > 0 else (float("nan"), float("nan"))
+            lines.append(f"| {what} | {whose} | {fmt(mb)} | {fmt(ma)} | {ma / mb:.3f} | {lo:.3f}-{hi:.3f} | "
+                         f"{verdict(lo, hi, 'lower')} |")
+            shares.append((mb / statistics.median(tot["stock"]), what, whose))
+        a, b = tot["rust"], tot["stock"]
+        lo, hi = ratio_ci(a, b)
+        lines.append(f"| whole | | {fmt(statistics.median(b))} | {fmt(statistics.median(a))} | "
+                     f"{statistics.median(a) / statistics.median(b):.3f} | {lo:.3f}-{hi:.3f} | {verdict(lo, hi, 'lower')} |")
+        top = max(shares)
+        lines += ["", f"The largest part on stock: {top[1]} ({top[2]}), {100 * top[0]:.0f}% of the whole.", ""]
+    os.makedirs(args.results, exist_ok=True)
+    with open(os.path.join(args.results, "parts.json"), "w") as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(args.results, "parts.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    set_section(args.markdown, "parts", ["## The reboot and the crash, part by part", ""] + lines)
+    print("\n".join(lines))
+
+
 GROWTH_SIZES = (16, 64, 256, 1024)
 GROWTH_MEM_GIB = (1, 2, 4)
 
@@ -800,6 +903,9 @@ def main():
                          "(16-1024 MiB) and the /proc/vmcore read against the guest's memory (1-4 GiB), N boots "
                          "per kernel and point; writes results/bench/growth.{txt,json,png} and its section of "
                          "the markdown")
+    ap.add_argument("--parts", type=int, default=0, metavar="N",
+                    help="only the kexec -e reboot and the crash to capture, part by part: N boots per kernel; "
+                         "writes results/bench/parts.{txt,json} and its section of the markdown")
     ap.add_argument("--growth-loads", type=int, default=3, help="loads per size and boot in --growth")
     ap.add_argument("--growth-mem", default="4G", help="the guest of the --growth loads (1 GiB needs room twice)")
     ap.add_argument("--growth-timeout", type=int, default=1800)
@@ -820,6 +926,9 @@ def main():
 
     if args.growth:
         growth_series(args)
+        return
+    if args.parts:
+        parts_series(args)
         return
     if args.load_only:
         load_series(args)
