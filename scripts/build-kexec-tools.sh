@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # A newer kexec-tools than Debian 12's (2.0.25) for the guest: its source package
 # from $KEXEC_TOOLS_SUITE (trixie: 2.0.29) through a private apt configuration
-# (deb-src only, never the system's sources), built once into the cache. The
+# (deb-src only, never the system's sources), unpacked with Debian's patches
+# (dpkg-source) and built once into the cache. The
 # guests keep Debian 12's /sbin/kexec for every scenario and get this one as
 # /sbin/kexec-new: the hotplug-load scenario needs `kexec -p --hotplug`
 # (kexec_load with KEXEC_UPDATE_ELFCOREHDR and an elfcorehdr sized by
@@ -12,9 +13,13 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KEXEC_TOOLS_SUITE=${KEXEC_TOOLS_SUITE:-trixie}
-dir=$CACHE/kexec-tools
+dir=$CACHE/kexec-tools/$KEXEC_TOOLS_SUITE
 apt_dir=$dir/apt
 out=$dir/kexec
+mkdir -p "$dir"
+# One build at a time (runs side by side share the cache).
+exec 9>"$dir/.lock"
+flock 9
 if [ -x "$out" ] && "$out" --version >/dev/null 2>&1; then
     echo "$out"
     exit 0
@@ -37,13 +42,13 @@ timeout 900 apt-get "${opts[@]}" -qq update >&2 ||
 (cd "$dir/src" && rm -f ./*.orig.tar.* ./*.dsc ./*.debian.tar.* &&
     timeout 900 apt-get "${opts[@]}" -qq --download-only source kexec-tools >&2) ||
     die "apt-get source kexec-tools ($KEXEC_TOOLS_SUITE) failed"
-tarball=$(ls "$dir"/src/kexec-tools_*.orig.tar.* | head -n 1)
+dsc=$(ls "$dir"/src/kexec-tools_*.dsc | head -n 1)
 build=$dir/build
 rm -rf "$build"
-mkdir -p "$build"
-tar -xf "$tarball" -C "$build" --strip-components=1
-[ -x "$build/configure" ] || die "no configure script in $(basename "$tarball")"
-log "building $(basename "$tarball" | sed 's/\.orig\.tar\..*//')" >&2
+dpkg-source --no-check -x "$dsc" "$build" >/dev/null ||
+    die "dpkg-source -x $(basename "$dsc") failed"
+[ -x "$build/configure" ] || die "no configure script in $(basename "$dsc")'s source"
+log "building $(basename "$dsc" .dsc) (Debian's patches applied)" >&2
 (cd "$build" && ./configure --quiet --without-xen --without-booke >/dev/null &&
     make -s -j"$(nproc)" >/dev/null 2>"$dir/build.log") ||
     { tail -n 30 "$dir/build.log" >&2; die "building kexec-tools failed (log: $dir/build.log)"; }

@@ -11,7 +11,7 @@ PACKAGES=(
     make bc flex bison libelf-dev libssl-dev cpio xz-utils gzip
     qemu-system-x86 ovmf kexec-tools busybox-static
     binutils makedumpfile python3-venv
-    gcc libc6-dev zlib1g-dev liblzma-dev
+    gcc libc6-dev zlib1g-dev liblzma-dev dpkg-dev
     openssl sbsigntool
 )
 

@@ -389,7 +389,7 @@ a, b = ({k: int(v) for k, v in (l.split() for l in open(p))} for p in sys.argv[1
 why = []
 if abs(a["original"] - b["original"]) * 1000 > a["original"]:
     why.append("original pages %d and %d" % (a["original"], b["original"]))
-for k in ("free", "cache", "user", "zero", "private"):
+for k in ("free", "cache", "user", "zero"):
     if (a[k] > 0) != (b[k] > 0):
         why.append("%s pages %d and %d" % (k, a[k], b[k]))
 fa, fb = (100.0 * x["free"] / x["original"] for x in (a, b))

@@ -658,16 +658,21 @@ def linearity(xs, ys):
     r2 = 1 - sum((y - icpt - slope * x) ** 2 for x, y in zip(xs, ys)) / sst if sst else 1.0
     first = (ys[1] - ys[0]) / (xs[1] - xs[0])
     last = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
-    return slope, icpt, r2, (last / first) if first > 0 else float("inf")
+    # (None when the first step did not grow: noise at the small end.)
+    return slope, icpt, r2, (last / first) if first > 0 else None
 
 
 def shape(r2, bend):
     """In words: how a cost grows with its input."""
+    if bend is None:
+        return f"no trend at the small end (the first step did not grow; R^2 of a line {r2:.4f})"
     if r2 >= 0.99 and 0.5 <= bend <= 2.0:
         return f"linear (R^2 {r2:.4f}, last step's cost per unit {bend:.2f}x the first's)"
     if bend > 2.0:
         return f"faster than linear (R^2 of a line {r2:.4f}, last step's cost per unit {bend:.1f}x the first's)"
-    return f"slower than linear at the start (R^2 {r2:.4f}, last step's cost per unit {bend:.2f}x the first's)"
+    if bend < 0.5:
+        return f"slower than linear (R^2 of a line {r2:.4f}, last step's cost per unit {bend:.2f}x the first's)"
+    return f"not a line (R^2 {r2:.4f}, last step's cost per unit {bend:.2f}x the first's)"
 
 
 def growth_series(args):
@@ -769,7 +774,10 @@ def growth_series(args):
             err = [[m - min(v) for m, v in zip(med, vals)], [max(v) - m for m, v in zip(med, vals)]]
             ax.errorbar(xs, med, yerr=err, marker="o", capsize=4, color=colour, label=f)
             fit = out["series"][key]["fits"][f]
-            ax.plot(xs, [fit["intercept"] + fit["slope"] * x for x in xs], linestyle=":", color=colour, linewidth=1)
+            # The fitted line, drawn through many points: on log axes it bends.
+            fine = [xs[0] * (xs[-1] / xs[0]) ** (k / 50) for k in range(51)]
+            ax.plot(fine, [fit["intercept"] + fit["slope"] * x for x in fine], linestyle=":", color=colour,
+                    linewidth=1)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xticks(list(xs))

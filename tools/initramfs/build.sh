@@ -44,7 +44,8 @@ for applet in $(/bin/busybox --list | grep -vx busybox); do
 done
 add_binary "$root" /sbin/kexec /sbin/kexec
 # kexec-tools 2.0.29 beside Debian 12's, for `kexec -p --hotplug` (hotplug-load).
-add_binary "$root" "$("$REPO/scripts/build-kexec-tools.sh")" /sbin/kexec-new
+kexec_new=$("$REPO/scripts/build-kexec-tools.sh") || die "building kexec-tools 2.0.29 failed"
+add_binary "$root" "$kexec_new" /sbin/kexec-new
 install -m 0755 "$REPO/tools/initramfs/init" "$root/init"
 # Guest test programs: static Rust binaries from tools/guest/, without their
 # symbol tables (the capture kernel unpacks the initramfs into its small memory).

@@ -381,6 +381,35 @@ timeout --foreground -k 5 "$timeout_s" \
 rc=$?
 set -e
 [ -z "$monitor_job" ] || { kill "$monitor_job" 2>/dev/null || true; wait "$monitor_job" 2>/dev/null || true; }
+if [ "$scenario" = virtio-mem ]; then
+    # The pattern must still be in the device's unplugged memory when the
+    # capture kernel read it as zeros (else the zeros prove nothing); then the
+    # 1 GiB file goes, whatever the outcome.
+    info=$(grep -a -m1 '^KR-INFO virtio-mem ' "$serial" | sed 's/\r$//; s/^KR-INFO virtio-mem //' || true)
+    if [ -n "$info" ]; then
+        python3 - "$vmem_file" "$info" >"$dir/backing.txt" 2>&1 <<'PY' || true
+import mmap, sys
+path, info = sys.argv[1], sys.argv[2]
+dev, plugged = info.split(", plugged ")
+start = int(dev.split("+")[0], 16)
+ranges = [] if plugged == "none" else [tuple(int(x, 16) for x in r.split("-")) for r in plugged.split(",")]
+with open(path, "rb") as f:
+    m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    n = 0
+    for off in range(0, len(m), 4096):
+        pa = start + off
+        if any(a <= pa < b for a, b in ranges):
+            continue
+        page = m[off:off + 4096]
+        if page.count(0xA5) != 4096:
+            print(f"unplugged page {pa:#x} no longer holds the host's pattern")
+            sys.exit(1)
+        n += 1
+print(f"ok: {n} unplugged pages still hold the host's pattern")
+PY
+    fi
+    rm -f "$vmem_file"
+fi
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 printf '%.1f\n' "$elapsed" >"$dir/elapsed"
 
@@ -655,15 +684,15 @@ PY
     verdict PASS "$summary, in $(cat "$dir/elapsed")s"
 fi
 if [ "$scenario" = virtio-mem ]; then
-    rm -f "$vmem_file"
-    grep -q '^filled ' "$dir/monitor.out" || verdict FAIL "the host never filled the device's memory (see $dir/monitor.out)"
-    info=$(grep -a -m1 '^KR-INFO virtio-mem ' "$serial" | sed 's/\r$//; s/^KR-INFO virtio-mem //')
-    out=$(grep -a -m1 '^KR-INFO vmem: ' "$serial" | sed 's/\r$//; s/^KR-INFO vmem: //')
+    grep '^filled ' "$dir/monitor.out" >/dev/null || verdict FAIL "the host never filled the device's memory (see $dir/monitor.out)"
+    out=$(grep -a -m1 '^KR-INFO vmem: ' "$serial" | sed 's/\r$//; s/^KR-INFO vmem: //' || true)
     [ -n "$out" ] || verdict FAIL "the capture kernel did not report on the device's memory"
+    grep '^ok: ' "$dir/backing.txt" >/dev/null ||
+        verdict FAIL "the host's pattern: $(cat "$dir/backing.txt" 2>/dev/null || echo "not checked")"
     # (How many plugged pages the first kernel left non-zero is its own
     # business, and not compared between kernels.)
     echo "$info; $out" | sed 's/ ([0-9]* not zero)//' >"$dir/outcome.txt"
-    verdict PASS "$info; $out, in $(cat "$dir/elapsed")s"
+    verdict PASS "$info; $out; $(sed 's/^ok: //' "$dir/backing.txt") at the end, in $(cat "$dir/elapsed")s"
 fi
 if [ "$scenario" = kdump-cma ]; then
     cma=$(grep -a -m1 '^KR-INFO cma ' "$serial" | sed 's/\r$//; s/^KR-INFO //')
