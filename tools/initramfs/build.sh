@@ -28,8 +28,13 @@ add_binary() {
     done
 }
 
+# Every file dated the same: the inner image is then byte for byte the same for
+# every flavour, so its size, and where kexec_file_load places it, does not
+# depend on when each was built (the handover comparison once failed on a
+# 679-byte difference that moved it by a page).
 make_cpio() {
     local root=$1 out=$2
+    find "$root" -exec touch -h -d @1 {} +
     (cd "$root" && find . -print0 | LC_ALL=C sort -z |
         cpio --null --create --format=newc --quiet --reproducible) | gzip -6 -n >"$out.tmp"
     mv "$out.tmp" "$out"
