@@ -113,8 +113,27 @@ class Run:
                              stderr=subprocess.STDOUT)
         timer = threading.Timer(timeout, p.kill)
         timer.start()
-        for raw in p.stdout:
-            self.lines.append((time.monotonic() - start, raw.decode(errors="replace").rstrip("\r\n")))
+        # Each line is stamped with the arrival of its first byte, not of its
+        # newline: the decompressor prints "Decompressing Linux... " and only
+        # after decompressing "done.", on the same line.
+        fd, buf, t_line = p.stdout.fileno(), b"", None
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            now = time.monotonic() - start
+            while chunk:
+                if t_line is None:
+                    t_line = now
+                nl = chunk.find(b"\n")
+                if nl < 0:
+                    buf += chunk
+                    break
+                buf += chunk[:nl]
+                self.lines.append((t_line, buf.decode(errors="replace").rstrip("\r")))
+                buf, t_line, chunk = b"", None, chunk[nl + 1:]
+        if buf:
+            self.lines.append((t_line, buf.decode(errors="replace").rstrip("\r")))
         self.rc = p.wait()
         self.timed_out = not timer.is_alive() and self.rc != 0
         timer.cancel()
@@ -569,11 +588,11 @@ PARTS = {
 }
 
 
-def parts_of(r):
-    """{"reboot_0": ms, ..., "crash_0": ms, ...} of one bench-parts boot: the
-    markers are looked for in order, each after the one before."""
+def parts_of(r, path):
+    """{"PATH_1": ms, ...} of one boot: the markers of PARTS[path] are looked
+    for in order, each after the one before."""
     out, i = {}, 0
-    for path, marks in PARTS.items():
+    for marks in (PARTS[path],):
         prev = None
         for k, (pattern, _, _) in enumerate(marks):
             rx = re.compile(pattern)
@@ -596,11 +615,12 @@ def parts_series(args):
     samples = {f: {} for f in FLAVOURS}
     for i in range(args.parts):
         for f in FLAVOURS:
-            r = Run(args, f, "bench-parts", "1G", f"crashkernel={args.crashkernel}")
-            if not r.ok("capture"):
-                r.fail("bench-parts did not reach the capture kernel's init")
-            for key, v in parts_of(r).items():
-                samples[f].setdefault(key, []).append(v)
+            for path, scenario, stage in (("reboot", "bench-parts", "2"), ("crash", "bench-parts-crash", "capture")):
+                r = Run(args, f, scenario, "1G", f"crashkernel={args.crashkernel}")
+                if not r.ok(stage):
+                    r.fail(f"{scenario} did not reach the next kernel's init")
+                for key, v in parts_of(r, path).items():
+                    samples[f].setdefault(key, []).append(v)
             log(f"  parts boot {i + 1}/{args.parts} {f}: " + ", ".join(
                 f"{k}={v[-1]:.0f}" for k, v in samples[f].items()))
     info = machine_info(args)
