@@ -422,16 +422,23 @@ for pair in x86 handover distro; do
 done
 # Above 4 GiB: the same reservations (size, and which side of 4 GiB; where
 # KASLR put each kernel moves them about).
+# same_outcome A B DIFF PASS FAIL: the two kernels' outcome files A and B must
+# be the same; PASS and FAIL are the check's lines ("(see DIFF)" added).
+same_outcome() {
+    if diff -u "$1" "$2" >"$3"; then
+        record PASS "$4"
+    else
+        cat "$3"
+        record FAIL "$5 (see $3)"
+    fi
+}
 for s in kdump-high kdump-fallback; do
     ran_in distro "$s" || continue
     a=$OUT_DIR/distro-stock/$s/outcome.txt b=$OUT_DIR/distro-rust/$s/outcome.txt
     missing "$s" "$a" "$b" && continue
-    if diff -u "$a" "$b" >"$OUT_DIR/$s.diff"; then
-        record PASS "$s: distro-stock and distro-rust reserve alike ($(paste -sd';' "$b" | sed 's/;/; /g'))"
-    else
-        cat "$OUT_DIR/$s.diff"
-        record FAIL "$s: the two kernels' reservations differ (see $OUT_DIR/$s.diff)"
-    fi
+    same_outcome "$a" "$b" "$OUT_DIR/$s.diff" \
+        "$s: distro-stock and distro-rust reserve alike ($(paste -sd';' "$b" | sed 's/;/; /g'))" \
+        "$s: the two kernels' reservations differ"
 done
 # hotplug, hotplug-load: what each kernel's vmcore held of the added and the
 # removed DIMM.
@@ -451,12 +458,9 @@ for pair in handover distro; do
     esac
     a=$OUT_DIR/$pair-stock/virtio-mem/outcome.txt b=$OUT_DIR/$pair-rust/virtio-mem/outcome.txt
     missing "$pair virtio-mem" "$a" "$b" && continue
-    if diff -u "$a" "$b" >"$OUT_DIR/$pair-virtio-mem.diff"; then
-        record PASS "virtio-mem: $pair-stock and $pair-rust read the device's memory alike ($(cat "$b"))"
-    else
-        cat "$OUT_DIR/$pair-virtio-mem.diff"
-        record FAIL "virtio-mem: $pair-stock and $pair-rust differ (see $OUT_DIR/$pair-virtio-mem.diff)"
-    fi
+    same_outcome "$a" "$b" "$OUT_DIR/$pair-virtio-mem.diff" \
+        "virtio-mem: $pair-stock and $pair-rust read the device's memory alike ($(cat "$b"))" \
+        "virtio-mem: $pair-stock and $pair-rust differ"
 done
 # Debian's configuration: every part of ours in Rust there (the banner).
 if has distro-rust; then

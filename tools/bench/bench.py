@@ -651,14 +651,7 @@ def parts_series(args):
                      f"{statistics.median(a) / statistics.median(b):.3f} | {lo:.3f}-{hi:.3f} | {verdict(lo, hi, 'lower')} |")
         top = max(shares)
         lines += ["", f"The largest part on stock: {top[1]} ({top[2]}), {100 * top[0]:.0f}% of the whole.", ""]
-    os.makedirs(args.results, exist_ok=True)
-    with open(os.path.join(args.results, "parts.json"), "w") as f:
-        json.dump(out, f, indent=2)
-        f.write("\n")
-    with open(os.path.join(args.results, "parts.txt"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    set_section(args.markdown, "parts", ["## The reboot and the crash, part by part", ""] + lines)
-    print("\n".join(lines))
+    write_mode(args, "parts", out, "The reboot and the crash, part by part", lines)
 
 
 # The load series: (guest memory, initrd sizes in MiB). A 1 GiB initrd needs a
@@ -777,14 +770,7 @@ def growth_series(args):
         lines.append("")
         out["series"][key] = {"xs": list(xs), "medians": meds, "fits": fits}
     lines.append("Plots: `results/bench/growth.png`. Raw samples: `results/bench/growth.json`.")
-    os.makedirs(args.results, exist_ok=True)
-    with open(os.path.join(args.results, "growth.json"), "w") as f:
-        json.dump(out, f, indent=2)
-        f.write("\n")
-    with open(os.path.join(args.results, "growth.txt"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    set_section(args.markdown, "growth", ["## How each cost grows", ""] + lines)
-    print("\n".join(lines))
+    write_mode(args, "growth", out, "How each cost grows", lines)
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -816,6 +802,19 @@ def growth_series(args):
                  f"({info['date']})", fontsize=9)
     fig.tight_layout()
     fig.savefig(os.path.join(args.results, "growth.png"), dpi=90)
+
+
+def write_mode(args, name, data, heading, lines):
+    """A mode's results: results/bench/NAME.json (its samples), NAME.txt and
+    its section of the markdown (its report), and the report printed."""
+    os.makedirs(args.results, exist_ok=True)
+    with open(os.path.join(args.results, f"{name}.json"), "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(args.results, f"{name}.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    set_section(args.markdown, name, [f"## {heading}", ""] + lines)
+    print("\n".join(lines))
 
 
 def set_section(path, name, body):

@@ -218,21 +218,7 @@ monitor=(-monitor none)
 monitor_job=
 if [ "$scenario" = crash-types ] && [ "$case_" = nmi ]; then
     monitor=(-monitor "unix:$dir/monitor.sock,server=on,wait=off")
-    (
-        for _ in $(seq 1 "$((timeout_s * 5))"); do
-            grep -aq '^KR-NMI-READY' "$serial" 2>/dev/null && break
-            sleep 0.2
-        done
-        python3 - "$dir/monitor.sock" <<'PY' >"$dir/monitor.out" 2>&1
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-time.sleep(0.5)
-s.sendall(b"nmi\n")
-time.sleep(1)
-print(s.recv(4096).decode(errors="replace"))
-PY
-    ) &
+    python3 "$REPO/tools/qemu/monitor.py" "$dir/monitor.sock" "$serial" "$timeout_s" nmi >"$dir/monitor.out" 2>&1 &
     monitor_job=$!
 fi
 
@@ -243,55 +229,7 @@ memory=$mem
 if is_hotplug; then
     memory="$mem,slots=4,maxmem=4G"
     monitor=(-monitor "unix:$dir/monitor.sock,server=on,wait=off")
-    python3 - "$dir/monitor.sock" "$serial" "$timeout_s" <<'PY' >"$dir/monitor.out" 2>&1 &
-import socket, sys, time
-sock, serial, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
-end = time.time() + limit
-
-def wait_for(marker):
-    while time.time() < end:
-        try:
-            with open(serial, "rb") as f:
-                if any(l.startswith(marker) for l in f.read().splitlines()):
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.2)
-    return False
-
-def hmp(s, cmd):
-    s.sendall(cmd.encode() + b"\n")
-    time.sleep(1)
-    s.settimeout(2)
-    out = b""
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-    except socket.timeout:
-        pass
-    print("(qemu) " + cmd)
-    print(out.decode(errors="replace"))
-
-for _ in range(50):
-    try:
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(sock)
-        break
-    except OSError:
-        time.sleep(0.2)
-if wait_for(b"KR-HOTPLUG-ADD"):
-    for c in ("object_add memory-backend-ram,id=mem1,size=512M",
-              "device_add pc-dimm,id=dimm1,memdev=mem1",
-              "object_add memory-backend-ram,id=mem2,size=256M",
-              "device_add pc-dimm,id=dimm2,memdev=mem2",
-              "info memory-devices"):
-        hmp(s, c)
-if wait_for(b"KR-HOTPLUG-REMOVE"):
-    hmp(s, "device_del dimm2")
-PY
+    python3 "$REPO/tools/qemu/monitor.py" "$dir/monitor.sock" "$serial" "$timeout_s" hotplug >"$dir/monitor.out" 2>&1 &
     monitor_job=$!
 fi
 
@@ -307,56 +245,8 @@ if [ "$scenario" = virtio-mem ]; then
     monitor=(-monitor "unix:$dir/monitor.sock,server=on,wait=off"
              -object "memory-backend-file,id=vmem0,size=1G,mem-path=$vmem_file,share=on"
              -device "virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0")
-    python3 - "$dir/monitor.sock" "$serial" "$timeout_s" "$vmem_file" <<'PY' >"$dir/monitor.out" 2>&1 &
-import socket, sys, time
-sock, serial, limit, backing = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
-end = time.time() + limit
-
-def wait_for(marker):
-    while time.time() < end:
-        try:
-            with open(serial, "rb") as f:
-                if any(l.startswith(marker) for l in f.read().splitlines()):
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.2)
-    return False
-
-def hmp(s, cmd):
-    s.sendall(cmd.encode() + b"\n")
-    time.sleep(1)
-    s.settimeout(2)
-    out = b""
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-    except socket.timeout:
-        pass
-    print("(qemu) " + cmd)
-    print(out.decode(errors="replace"))
-
-for _ in range(50):
-    try:
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(sock)
-        break
-    except OSError:
-        time.sleep(0.2)
-if wait_for(b"KR-VMEM-PLUG"):
-    # Every byte 0xa5: nothing of it may show through as a page of zeros.
-    with open(backing, "r+b") as f:
-        chunk = b"\xa5" * (1 << 20)
-        for _ in range(1024):
-            f.write(chunk)
-        f.flush()
-    print("filled %s" % backing, flush=True)
-    hmp(s, "qom-set /machine/peripheral/vm0 requested-size 314572800")
-    hmp(s, "info memory-devices")
-PY
+    python3 "$REPO/tools/qemu/monitor.py" "$dir/monitor.sock" "$serial" "$timeout_s" virtio-mem "$vmem_file" \
+        >"$dir/monitor.out" 2>&1 &
     monitor_job=$!
 fi
 
