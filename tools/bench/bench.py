@@ -682,6 +682,8 @@ def linearity(xs, ys):
 
 def shape(r2, bend):
     """In words: how a cost grows with its input."""
+    if bend is not None and bend < 0:
+        return f"not monotonic: the last step got cheaper (R^2 of a line {r2:.4f})"
     if bend is None:
         return f"no trend at the small end (the first step did not grow; R^2 of a line {r2:.4f})"
     if r2 >= 0.99 and 0.5 <= bend <= 2.0:
