@@ -452,10 +452,7 @@ for s in hotplug hotplug-load; do
 done
 # virtio-mem: the same device memory plugged, and read the same way, on both.
 for pair in handover distro; do
-    case $pair in
-        handover) ran_pair virtio-mem || continue ;;
-        distro) ran_in distro virtio-mem || continue ;;
-    esac
+    ran_in "$pair" virtio-mem || continue
     a=$OUT_DIR/$pair-stock/virtio-mem/outcome.txt b=$OUT_DIR/$pair-rust/virtio-mem/outcome.txt
     missing "$pair virtio-mem" "$a" "$b" && continue
     same_outcome "$a" "$b" "$OUT_DIR/$pair-virtio-mem.diff" \

@@ -119,7 +119,8 @@ esac
 # The second CPU comes online only after the crash image is loaded (maxcpus=1).
 # (Adding a CPU through QEMU's monitor does not work under TCG: Linux takes
 # QEMU's disabled MADT entries for hotpluggable CPUs only under a hypervisor
-# it detects, and TCG announces none.)
+# it detects, and TCG announces none; and adding back a CPU taken away with
+# device_del crashes QEMU 7.2 itself.)
 case $scenario in hotplug*) append="$append memhp_default_state=offline maxcpus=1" ;; esac
 # virtio-mem: the blocks its driver adds come online by themselves (movable).
 [ "$scenario" != virtio-mem ] || append="$append memhp_default_state=online_movable"
