@@ -27,6 +27,10 @@ and initramfs images. For each repetition, stock then rust (A B A B ...):
   limit     the guest's own copy speed, in the bench-load boot: memcpy() of
             256 MiB and a page-by-page 8-byte copy loop (median of 5 each); the
             report shows the copy paths' throughputs as fractions of both.
+With --icount-reps N (default 10) the full run then repeats all but the
+copy under QEMU's -icount (see icount_series), the noise-free column, whose
+reboot and crash latencies come from the guest's time-stamp counter; with
+--icount-only N that alone, beside the committed host-clock results.
 With --parts N instead: the kexec -e reboot and the crash to capture, part by
 part, from the serial lines each stage prints (PARTS), N boots per kernel.
 With --growth N instead: how each cost grows, kexec_load and kexec_file_load
@@ -107,6 +111,15 @@ class Run:
                # guest page costs a host page fault, which made up half of the
                # copy_64 time and most of its spread.
                "-mem-prealloc"]
+        if getattr(args, "icount", None) is not None:
+            # Guest time from the executed instructions (2^shift ns each), not
+            # the host's clock; sleep=off: an idle guest's clock jumps to its
+            # next timer at once. The guest stamps the time-stamp counter
+            # (krtsc) where the host clock would have been used.
+            cmd += ["-icount", f"shift={args.icount},sleep=off"]
+            timeout *= 3  # one host thread for both vCPUs
+            append += " krtsc=1 krkeep=krtsc=1"
+            cmd[cmd.index("-append") + 1] = append
         self.lines = []  # (seconds since start, text)
         start = time.monotonic()
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -162,6 +175,46 @@ class Run:
         raise SystemExit(f"{self.flavour} {self.scenario}: {why}\n(serial log: {self.log_path})\n{tail}")
 
 
+def tsc_span(r, start, end):
+    """Guest ms from the time-stamp counter stamp (krtsc: "KR-INFO tsc=T
+    mono_ns=N") just before the serial line matching `start` to the first
+    stamp after the line matching `end`, the next kernel's. The counter runs
+    on across a kexec; its ticks are turned into time with the rate between
+    the first kernel's first and last stamps and its monotonic clock."""
+    rx_s, rx_e = re.compile(start), re.compile(end)
+    stamps, i_s, i_e = [], None, None
+    for i, (_, line) in enumerate(r.lines):
+        m = re.match(r"KR-INFO tsc=(\d+) mono_ns=(\d+)", line)
+        if m:
+            stamps.append((i, int(m.group(1)), int(m.group(2))))
+        elif i_s is None and rx_s.search(line):
+            i_s = i
+        elif i_s is not None and i_e is None and rx_e.search(line):
+            i_e = i
+    if i_s is None or i_e is None:
+        r.fail(f"no line matching {start!r} or none matching {end!r} after it")
+    before = [st for st in stamps if st[0] < i_s]
+    after = [st for st in stamps if st[0] > i_e]
+    if len(before) < 2 or not after:
+        r.fail("missing time-stamp counter lines (krtsc)")
+    (_, t0, n0), (_, t1, n1) = before[0], before[-1]
+    per_ns = (t1 - t0) / (n1 - n0)
+    return (after[0][1] - t1) / per_ns / 1e6
+
+
+def span(args, r, start, end):
+    """ms from the serial line matching `start` to the first one after it
+    matching `end`: the host's clock on the lines, or under --icount the
+    guest's time-stamp counter (tsc_span)."""
+    if args.icount is not None:
+        return tsc_span(r, start, end)
+    t0, _ = r.first(start)
+    t1, _ = r.first(end)
+    if t0 is None or t1 is None:
+        r.fail(f"no line matching {start!r} or {end!r}")
+    return (t1 - t0) * 1e3
+
+
 def copy_time(args, flavour):
     """One boot of bench-copy: ms from "Starting new kernel" to "I'm in purgatory"."""
     r = Run(args, flavour, "bench-copy", "1G")
@@ -193,32 +246,118 @@ def one_rep(args, flavour):
     r = Run(args, flavour, "kexec", "1G")
     if not r.ok("2"):
         r.fail("the second kernel did not reach init")
-    t0, _ = r.first(r"^KR-INFO kexec -e at")
-    t1, _ = r.first(r"^KR-STAGE 2 ")
-    m["reboot"] = (t1 - t0) * 1e3
+    m["reboot"] = span(args, r, r"^KR-INFO kexec -e at", r"^KR-STAGE 2 ")
 
     r = Run(args, flavour, "kexec-file", "1G")
     if not r.ok("2"):
         r.fail("the second kernel did not reach init after kexec -s -l")
-    t0, _ = r.first(r"^KR-INFO kexec -e at")
-    t1, _ = r.first(r"^KR-STAGE 2 ")
-    m["reboot_file"] = (t1 - t0) * 1e3
+    m["reboot_file"] = span(args, r, r"^KR-INFO kexec -e at", r"^KR-STAGE 2 ")
 
-    # The copy is short and its boots noisy: the median of several per repetition.
-    m["copy_64"] = statistics.median(copy_time(args, flavour) for _ in range(args.copies))
+    # The copy is short and its boots noisy: the median of several per
+    # repetition. (None under --icount: its end is purgatory's line, which
+    # has no guest clock beside it.)
+    if args.copies:
+        m["copy_64"] = statistics.median(copy_time(args, flavour) for _ in range(args.copies))
 
     r = Run(args, flavour, "bench-kdump", "1G", f"crashkernel={args.crashkernel}")
     if not r.ok("capture"):
         r.fail("the capture kernel did not finish")
-    t0, _ = r.first(r"^KR-INFO crash at")
-    t1, _ = r.first(r"^KR-STAGE capture ")
-    m["crash_to_capture"] = (t1 - t0) * 1e3
+    m["crash_to_capture"] = span(args, r, r"^KR-INFO crash at", r"^KR-STAGE capture ")
     for mode in ("read4k", "read64k", "read1m", "mmap"):
         _, mt = r.first(rf"^BENCH vmcore_{mode} bytes=(\d+) .*mbps=([0-9.]+)")
         if mt:
             m[f"vmcore_{mode}"] = float(mt.group(2))
             m["vmcore_bytes"] = int(mt.group(1))
     return m
+
+
+def rep_metrics(args, reps):
+    """`reps` repetitions of one_rep, the kernels alternating: ({metric:
+    {kernel: summary, "ratio", "ci"}}, the vmcore's size in bytes)."""
+    samples = {f: [] for f in FLAVOURS}
+    vmcore_bytes = 0
+    for rep in range(reps):
+        for f in FLAVOURS:
+            log(f"repetition {rep + 1}/{reps}: {f}" + (" (-icount)" if args.icount is not None else ""))
+            m = one_rep(args, f)
+            vmcore_bytes = m.pop("vmcore_bytes", vmcore_bytes)
+            samples[f].append(m)
+            log("  " + ", ".join(f"{k}={v:.1f}" for k, v in m.items()))
+    metrics = {}
+    for name in METRICS:
+        if not all(name in s for f in FLAVOURS for s in samples[f]):
+            continue
+        entry = {f: summarise([s[name] for s in samples[f]]) for f in FLAVOURS}
+        entry["ratio"] = entry["rust"]["median"] / entry["stock"]["median"]
+        entry["ci"] = pair_ratio_ci(entry["rust"]["samples"], entry["stock"]["samples"])
+        metrics[name] = entry
+    return metrics, vmcore_bytes
+
+
+def icount_series(args, reps):
+    """The noise-free column: the full run's metrics again with QEMU's
+    instruction counting (-icount shift=ICOUNT_SHIFT,sleep=off), `reps`
+    repetitions, the kernels alternating, beside the host-clock run's ratios
+    (results/bench/results.json). Writes results/bench/icount.{txt,json} and
+    the icount section of Documentation/benchmarks.md."""
+    args.icount, args.copies, args.loads = args.icount_shift, 0, args.icount_loads
+    metrics, _ = rep_metrics(args, reps)
+    try:
+        with open(os.path.join(args.results, "results.json")) as f:
+            wall = json.load(f)
+    except OSError:
+        wall = {"metrics": {}, "machine": {"date": "none"}}
+    info = machine_info(args)
+    ns = 2 ** args.icount_shift
+    lines = [f"Measured {info['date']} on {info['host']}; {info['qemu']} with `-icount shift={args.icount_shift},"
+             f"sleep=off` (single-threaded TCG); kernel {info['kernel']}.",
+             f"{reps} repetitions per kernel, alternating; {args.icount_loads} loads per boot. The guest's "
+             f"clocks follow the instructions it executes, {ns} ns each (a machine running one instruction per "
+             f"{'nanosecond' if ns == 1 else f'{ns} ns'}), not the host's clock: the host's load and its "
+             "scheduling do not reach these figures. The reboot and crash latencies are taken from the guest's "
+             "time-stamp counter (which QEMU derives from the same count, and which a kexec does not reset), "
+             "read just before `kexec -e` or the crash and again by the next kernel's /init. Cells: median "
+             "(min-max) over the repetitions; the ratio rust/stock with its 95% bootstrap interval over the "
+             "pairs and the verdict as above; beside it the host-clock run's ratio and verdict "
+             f"(`results.json`, {wall['machine']['date']}).", "",
+             "| metric | unit | stock | rust | rust/stock | 95% interval | verdict | host-clock ratio | host-clock verdict |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, (title, unit, better) in METRICS.items():
+        w = wall["metrics"].get(name)
+        wcell = (f"{w['ratio']:.3f} | {verdict(*w['ci'], better)}") if w else "n/a | n/a"
+        if name not in metrics:
+            lines.append(f"| {title} | {unit} | n/a | n/a | n/a | | | {wcell} |")
+            continue
+        e = metrics[name]
+        cell = lambda x: f"{fmt(x['median'])} ({fmt(x['min'])}-{fmt(x['max'])})"
+        lo, hi = e["ci"]
+        lines.append(f"| {title} | {unit} | {cell(e['stock'])} | {cell(e['rust'])} | {e['ratio']:.3f} | "
+                     f"{lo:.3f}-{hi:.3f} | {verdict(lo, hi, better)} | {wcell} |")
+    spread = {f: statistics.median(e[f]["spread"] for e in metrics.values()) for f in FLAVOURS}
+    wspread = {f: statistics.median(e[f]["spread"] for e in wall["metrics"].values())
+               for f in FLAVOURS} if wall["metrics"] else None
+    lines += ["", "Spread, (max-min)/median, the median over the metrics: "
+              + ", ".join(f"{f} {100 * spread[f]:.1f}%" for f in FLAVOURS) + " under -icount"
+              + ("; " + ", ".join(f"{f} {100 * wspread[f]:.1f}%" for f in FLAVOURS) + " with the host's clock."
+                 if wspread else ".")]
+    limit = limits(metrics)
+    if limit:
+        lines += ["", "Against the guest's own copy speed under -icount (medians):", "",
+                  "| path | kernel | MB/s | of memcpy() | of the page loop |", "|---|---|---|---|---|"]
+        lines += [f"| {path} | {k} | {v:.0f} | {v / limit['memcpy']:.2f} | {v / limit['loop']:.2f} |"
+                  for path, k, v in limit["rows"]]
+    lines += ["", "What this column does not capture: the time an instruction takes. Every instruction costs "
+              f"the same {ns} ns, so cache and TLB misses, memory bandwidth, the length of a `rep movs` "
+              "(QEMU counts each of its iterations as one instruction, whatever it moves: hence memcpy()'s "
+              "high figure) and the cost of a division against an addition are not in it; nor is time spent "
+              "outside the guest's instructions: the host's devices (the serial port, the disk) answer in no "
+              "guest time, and an idle guest's clock jumps to its next timer at once (sleep=off). It weighs "
+              "code paths by the work they execute; the host-clock column weighs them by the time they take "
+              "on this machine's TCG. The relocate stub's copy has no figure here: it ends at purgatory's "
+              "serial line, with no guest clock beside it (the reboot latency holds it).", ""]
+    write_mode(args, "icount", {"machine": info, "reps": reps, "loads": args.icount_loads,
+                                "shift": args.icount_shift, "metrics": metrics}, "The noise-free column: -icount",
+               lines)
 
 
 def capture_works(args, flavour, mib):
@@ -481,11 +620,7 @@ def reboot_series(args):
     segment before it enters the new kernel): one boot per sample each, the
     kernels alternating. Writes results/bench/reboot.txt."""
     def parse(r):
-        t0, _ = r.first(r"^KR-INFO kexec -e at")
-        t1, _ = r.first(r"^KR-STAGE 2 ")
-        if t0 is None or t1 is None:
-            r.fail("no kexec -e or stage 2 line")
-        return {"ms": (t1 - t0) * 1e3}
+        return {"ms": span(args, r, r"^KR-INFO kexec -e at", r"^KR-STAGE 2 ")}
 
     lines = []
     info = machine_info(args)
@@ -926,6 +1061,14 @@ def main():
     ap.add_argument("--parts", type=int, default=0, metavar="N",
                     help="only the kexec -e reboot and the crash to capture, part by part: N boots per kernel; "
                          "writes results/bench/parts.{txt,json} and its section of the markdown")
+    ap.add_argument("--icount-reps", type=int, default=10, metavar="N",
+                    help="after the full run, N repetitions per kernel under QEMU's -icount (the noise-free "
+                         "column; 0: none)")
+    ap.add_argument("--icount-only", type=int, default=0, metavar="N",
+                    help="only the noise-free column: N repetitions per kernel under -icount, beside the "
+                         "committed results.json; writes results/bench/icount.{txt,json} and its section")
+    ap.add_argument("--icount-shift", type=int, default=0, help="-icount shift: 2^shift ns per instruction")
+    ap.add_argument("--icount-loads", type=int, default=3, help="loads per size and boot under -icount")
     ap.add_argument("--growth-loads", type=int, default=3, help="loads per size and boot in --growth")
     ap.add_argument("--growth-timeout", type=int, default=1800)
     ap.add_argument("--baseline", default="", metavar="DIR",
@@ -935,6 +1078,7 @@ def main():
     ap.add_argument("--load-reanalyse", default="", metavar="FILE",
                     help="rewrite a --load-only report from the samples line of FILE (no boots)")
     args = ap.parse_args()
+    args.icount = None  # set by icount_series
 
     if args.load_reanalyse:
         with open(args.load_reanalyse) as f:
@@ -967,25 +1111,11 @@ def main():
         copy_series(args)
         return
 
-    samples = {f: [] for f in FLAVOURS}
-    vmcore_bytes = 0
-    for rep in range(args.reps):
-        for f in FLAVOURS:
-            log(f"repetition {rep + 1}/{args.reps}: {f}")
-            m = one_rep(args, f)
-            vmcore_bytes = m.pop("vmcore_bytes", vmcore_bytes)
-            samples[f].append(m)
-            log("  " + ", ".join(f"{k}={v:.1f}" for k, v in m.items()))
+    if args.icount_only:
+        icount_series(args, args.icount_only)
+        return
 
-    metrics = {}
-    for name in METRICS:
-        if not all(name in s for f in FLAVOURS for s in samples[f]):
-            continue
-        entry = {f: summarise([s[name] for s in samples[f]]) for f in FLAVOURS}
-        entry["ratio"] = entry["rust"]["median"] / entry["stock"]["median"]
-        entry["ci"] = pair_ratio_ci(entry["rust"]["samples"], entry["stock"]["samples"])
-        metrics[name] = entry
-
+    metrics, vmcore_bytes = rep_metrics(args, args.reps)
     log("smallest crashkernel= that captures")
     min_ck = {f: smallest_crashkernel(args, f) for f in FLAVOURS}
 
@@ -993,6 +1123,8 @@ def main():
                "crashkernel": args.crashkernel, "vmcore_bytes": vmcore_bytes,
                "metrics": metrics, "min_crashkernel": min_ck}
     write_report(args, results)
+    if args.icount_reps:
+        icount_series(args, args.icount_reps)
     with open(args.markdown) as f:
         print(f.read())
 

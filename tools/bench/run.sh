@@ -5,6 +5,7 @@
 #   tools/bench/run.sh [--reps N] [--loads N]
 #   tools/bench/run.sh --growth N     how each cost grows (see bench.py)
 #   tools/bench/run.sh --parts N      the reboot and the crash, part by part
+#   tools/bench/run.sh --icount-only N the noise-free column alone (-icount)
 #
 # Sets up the host and builds the harness's two kernels and initramfs images if
 # needed (nothing else), then writes results/bench/{results.json,chart.png} and

@@ -27,6 +27,12 @@
 //!             BENCH memcpy_256m mbps=R
 //!             BENCH copyloop_page mbps=R
 //!
+//!     kexec-bench tsc
+//!         The time-stamp counter, for intervals that span a kexec (the TSC is
+//!         not reset by it; under QEMU's -icount it follows the executed
+//!         instructions), and the guest's monotonic clock beside it:
+//!             KR-INFO tsc=TICKS mono_ns=NS
+//!
 //!     kexec-bench leak KERNEL INITRD CYCLES [FILE_CYCLES]
 //!         Load and unload CYCLES times in each of four ways: kexec_load of the
 //!         KERNEL and INITRD bytes, the same into the crash reservation, and
@@ -413,6 +419,25 @@ fn leak(kernel_path: &str, initrd_path: &str, raw_cycles: usize, file_cycles: us
     Ok(())
 }
 
+/// Prints the time-stamp counter and the monotonic clock (see the top).
+fn tsc() -> Result<(), String> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: RDTSC only reads the counter; user space may run it unless
+        // CR4.TSD is set, which Linux does not do for this process.
+        let ticks = unsafe { core::arch::x86_64::_rdtsc() };
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a valid timespec the call writes.
+        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+            return Err(format!("clock_gettime: {}", Error::last_os_error()));
+        }
+        println!("KR-INFO tsc={ticks} mono_ns={}", ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64);
+        Ok(())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    Err("no time-stamp counter reader for this architecture".to_string())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let r = match args.get(1).map(String::as_str) {
@@ -434,6 +459,7 @@ fn main() {
         }
         Some("vmcore") => bench_vmcore(),
         Some("memcpy") => bench_memcpy(),
+        Some("tsc") => tsc(),
         Some("leak") if args.len() == 5 || args.len() == 6 => {
             let n: usize = args[4].parse().unwrap_or(0);
             let f: usize = args.get(5).map_or(Some(n), |a| a.parse().ok()).unwrap_or(0);
@@ -444,7 +470,7 @@ fn main() {
             }
         }
         _ => Err("usage: kexec-bench load KERNEL MIB[,MIB...] REPS | kexec-bench fileload KERNEL MIB[,MIB...] REPS | \
-                  kexec-bench vmcore | kexec-bench memcpy | \
+                  kexec-bench vmcore | kexec-bench memcpy | kexec-bench tsc | \
                   kexec-bench leak KERNEL INITRD CYCLES [FILE_CYCLES]"
             .to_string()),
     };
