@@ -38,6 +38,8 @@ same! {
     request::KEXEC_ARCH_MASK => b::KEXEC_ARCH_MASK,
     request::KEXEC_ARCH_DEFAULT => b::KEXEC_ARCH_DEFAULT,
     request::KEXEC_ARCH_X86_64 => b::KEXEC_ARCH_X86_64,
+    request::KEXEC_ARCH_AARCH64 => b::KEXEC_ARCH_AARCH64,
+    request::KEXEC_ARCH_NATIVE => b::KEXEC_ARCH,
     request::KEXEC_SEGMENT_MAX => b::KEXEC_SEGMENT_MAX,
     entry::INDEXED_SEGMENTS => b::KEXEC_SEGMENT_MAX,
     request::SEGMENT_BYTES => size_of::<b::kexec_segment>(),
@@ -63,10 +65,13 @@ same! {
     elfcore::PF_RWX => b::PF_R | b::PF_W | b::PF_X,
     elfcore::ET_CORE => b::ET_CORE,
     elfcore::EM_X86_64 => b::EM_X86_64,
+    elfcore::EM_AARCH64 => b::EM_AARCH64,
+    elfcore::EM_NATIVE => b::ELF_ARCH,
     elfcore::NT_PRSTATUS => b::NT_PRSTATUS,
 }
 
-// Purgatory relocations.
+// Purgatory relocations (x86_64's, in its asm/elf.h).
+#[cfg(CONFIG_X86_64)]
 same! {
     purgatory::R_X86_64_NONE => b::R_X86_64_NONE,
     purgatory::R_X86_64_64 => b::R_X86_64_64,
@@ -74,6 +79,8 @@ same! {
     purgatory::R_X86_64_PLT32 => b::R_X86_64_PLT32,
     purgatory::R_X86_64_32 => b::R_X86_64_32,
     purgatory::R_X86_64_32S => b::R_X86_64_32S,
+}
+same! {
     purgatory::SHN_UNDEF => b::SHN_UNDEF,
     purgatory::SHN_ABS => b::SHN_ABS,
     purgatory::SHN_COMMON => b::SHN_COMMON,

@@ -30,6 +30,14 @@ pub const PF_RWX: u32 = 7;
 pub const ET_CORE: u16 = 4;
 /// `EM_X86_64`.
 pub const EM_X86_64: u16 = 62;
+/// `EM_AARCH64`.
+pub const EM_AARCH64: u16 = 183;
+/// The machine this code is built for (`ELF_ARCH`): the core headers' `e_machine`.
+#[cfg(target_arch = "aarch64")]
+pub const EM_NATIVE: u16 = EM_AARCH64;
+/// The machine this code is built for (`ELF_ARCH`): the core headers' `e_machine`.
+#[cfg(not(target_arch = "aarch64"))]
+pub const EM_NATIVE: u16 = EM_X86_64;
 /// `NT_PRSTATUS`.
 pub const NT_PRSTATUS: u32 = 1;
 
@@ -270,7 +278,7 @@ pub fn write_core_header(buf: &mut [u8], layout: &CoreLayout<'_>) -> Option<usiz
     out[5] = 1; // ELFDATA2LSB
     out[6] = 1; // EV_CURRENT
     put16(out, 16, ET_CORE);
-    put16(out, 18, EM_X86_64);
+    put16(out, 18, EM_NATIVE);
     put32(out, 20, 1);
     put64(out, 32, EHDR_SIZE as u64);
     put16(out, 52, EHDR_SIZE as u16);

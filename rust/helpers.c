@@ -93,6 +93,11 @@ KR_VOID(kmemleak_ignore_phys, (phys_addr_t phys), kmemleak_ignore_phys(phys))
 KR_VOID(crash_free_reserved_phys_range, (unsigned long begin, unsigned long end),
 	crash_free_reserved_phys_range(begin, end))
 KR_HELPER(unsigned long, crash_mem_align, (void), KEXEC_CRASH_MEM_ALIGN)
+#ifdef HAVE_ARCH_ADD_CRASH_RES_TO_IOMEM_EARLY
+KR_HELPER(bool, crash_res_early, (void), true)
+#else
+KR_HELPER(bool, crash_res_early, (void), false)
+#endif
 
 /* The panic path: the context, the registers and the per-CPU note buffers. */
 KR_HELPER(bool, in_interrupt, (void), in_interrupt())
@@ -263,6 +268,7 @@ KR_HELPER(unsigned long, efi_fw_vendor, (void), efi_fw_vendor)
 #ifdef CONFIG_KEXEC_RUST_VMCORE
 #include <linux/cc_platform.h>
 #include <linux/pgtable.h>
+#include <linux/io.h>
 #include <linux/uio.h>
 
 /* /proc/vmcore: how old memory is mapped. */
@@ -270,7 +276,20 @@ KR_HELPER(bool, cc_mem_encrypt, (void), cc_platform_has(CC_ATTR_MEM_ENCRYPT))
 KR_HELPER(bool, cc_guest_mem_encrypt, (void), cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT))
 KR_HELPER(pgprot_t, pgprot_encrypted, (pgprot_t prot), pgprot_encrypted(prot))
 KR_HELPER(bool, user_backed_iter, (const struct iov_iter *i), user_backed_iter(i))
+#ifdef CONFIG_X86
 KR_HELPER(unsigned int, phys_bits, (void), boot_cpu_data.x86_phys_bits)
+KR_HELPER(void __iomem *, ioremap_cache, (phys_addr_t phys, size_t size), ioremap_cache(phys, size))
+#else
+KR_HELPER(unsigned int, phys_bits, (void), PHYS_MASK_SHIFT)
+/*
+ * arm64's ioremap_cache() is inline and hands out the linear map for RAM it
+ * has mapped, judging by the first page alone: a range that begins in the
+ * linear map and leaves it (or the other way round) is refused here.
+ */
+KR_HELPER(void __iomem *, ioremap_cache, (phys_addr_t phys, size_t size),
+	  pfn_is_map_memory(__phys_to_pfn(phys)) != pfn_is_map_memory(__phys_to_pfn(phys + size - 1)) ?
+	  NULL : ioremap_cache(phys, size))
+#endif
 KR_HELPER(bool, ram_in_use, (unsigned long pfn), pfn_valid(pfn) && !PageReserved(pfn_to_page(pfn)))
 #endif /* CONFIG_KEXEC_RUST_VMCORE */
 

@@ -59,6 +59,17 @@ static int __init kexec_rust_crash_initcall(void)
 }
 subsys_initcall(kexec_rust_crash_initcall);
 
+#include <linux/crash_reserve.h>
+#ifndef HAVE_ARCH_ADD_CRASH_RES_TO_IOMEM_EARLY
+/* The boot-time reservation joins /proc/iomem after the RAM resources (arm64). */
+int kexec_rust_insert_crash_resources(void);
+static int __init kexec_rust_crash_res_initcall(void)
+{
+	return kexec_rust_insert_crash_resources();
+}
+early_initcall(kexec_rust_crash_res_initcall);
+#endif
+
 /* crashkernel= is parsed by setup_arch(); this only marks it as known. */
 static int __init kexec_rust_crashkernel_param(char *arg)
 {

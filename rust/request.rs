@@ -23,6 +23,14 @@ pub const KEXEC_ARCH_MASK: u64 = 0xffff_0000;
 pub const KEXEC_ARCH_DEFAULT: u64 = 0;
 /// x86_64 (`EM_X86_64 << 16`).
 pub const KEXEC_ARCH_X86_64: u64 = 62 << 16;
+/// arm64 (`EM_AARCH64 << 16`).
+pub const KEXEC_ARCH_AARCH64: u64 = 183 << 16;
+/// The architecture this code is built for (`KEXEC_ARCH`).
+#[cfg(target_arch = "aarch64")]
+pub const KEXEC_ARCH_NATIVE: u64 = KEXEC_ARCH_AARCH64;
+/// The architecture this code is built for (`KEXEC_ARCH`).
+#[cfg(not(target_arch = "aarch64"))]
+pub const KEXEC_ARCH_NATIVE: u64 = KEXEC_ARCH_X86_64;
 /// The most segments one load may carry.
 pub const KEXEC_SEGMENT_MAX: usize = 16;
 /// Bytes of one native `struct kexec_segment`.

@@ -12,6 +12,8 @@
 #   distro-stock, distro-rust
 #          Debian's own configuration of the kernel instead of tinyconfig and
 #          kexec.config, modules and debug info off (scripts/config/distro.config)
+#   arm64-stock, arm64-rust
+#          cross-built for arm64 (QEMU virt) from scripts/config/arm64.config
 #
 # KR_EXTRA_CONFIG=FILE adds (and overrides with) FILE's lines after the
 # flavour's, and KR_BUILD_NAME=NAME builds in $BUILD_DIR/NAME instead of the
@@ -35,7 +37,9 @@ case $flavour in
     handover-rust) switch="CONFIG_KEXEC_RUST=y" extra=$REPO/scripts/config/handover.config ;;
     distro-stock) switch=$off extra=$REPO/scripts/config/distro.config base=/dev/null ;;
     distro-rust) switch="CONFIG_KEXEC_RUST=y" extra=$REPO/scripts/config/distro.config base=/dev/null ;;
-    *) die "unknown flavour '$flavour' (stock, rust, debug, handover-stock, handover-rust, distro-stock or distro-rust)" ;;
+    arm64-stock) switch=$off base=$REPO/scripts/config/arm64.config ;;
+    arm64-rust) switch="CONFIG_KEXEC_RUST=y" base=$REPO/scripts/config/arm64.config ;;
+    *) die "unknown flavour '$flavour' (stock, rust, debug, handover-stock, handover-rust, distro-stock, distro-rust, arm64-stock or arm64-rust)" ;;
 esac
 [ -f "$SRC_DIR/Makefile" ] || die "no kernel tree at $SRC_DIR: run scripts/fetch-kernel.sh"
 case $flavour in distro-*)
@@ -43,6 +47,8 @@ case $flavour in distro-*)
 esac
 
 O=$BUILD_DIR/${KR_BUILD_NAME:-$flavour}
+arch=$(flavour_arch "$flavour")
+image=$(kernel_image "$flavour")
 mkdir -p "$O"
 # One kernel build at a time on this machine (2 cores): a second caller waits.
 exec 9>"$BUILD_DIR/.build.lock"
@@ -59,9 +65,10 @@ drop() { if [ -n "$2" ]; then grep -vE "^(# )?($2)[= ]" "$1" || true; else cat "
   echo "$switch"
   drop "$extra" "$(syms "$over")"
   cat "$over"
-  echo "CONFIG_SYSTEM_TRUSTED_KEYS=\"$keys/trusted.crt\""; } >"$frag"
+  # (The arm64 flavours have no signed-image scenarios, hence no keyring.)
+  [ "$arch" = arm64 ] || echo "CONFIG_SYSTEM_TRUSTED_KEYS=\"$keys/trusted.crt\""; } >"$frag"
 
-kmake() { "${KMAKE[@]}" -C "$SRC_DIR" O="$O" "$@"; }
+kmake() { "${KMAKE[@]}" ARCH="$arch" -C "$SRC_DIR" O="$O" "$@"; }
 
 case $flavour in
     distro-*)
@@ -95,9 +102,9 @@ done <"$frag"
 [ -z "${KR_CONFIG_ONLY:-}" ] || exit 0
 log "building $flavour kernel in $O"
 start=$(date +%s)
-if ! kmake -j"$(jobs)" bzImage >"$O/build.log" 2>&1; then
+if ! kmake -j"$(jobs)" "${image##*/}" >"$O/build.log" 2>&1; then
     grep -E 'error|Error' "$O/build.log" | head -n 40 >&2 || true
     tail -n 20 "$O/build.log" >&2
     die "$flavour kernel build failed (full log: $O/build.log)"
 fi
-log "$flavour kernel built in $(( $(date +%s) - start ))s: $O/arch/x86/boot/bzImage"
+log "$flavour kernel built in $(( $(date +%s) - start ))s: $O/$image"

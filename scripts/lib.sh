@@ -31,7 +31,13 @@ BINDGEN=$TOOLS_DIR/bin/bindgen
 # The kernel needs rustc with matching library sources: Debian's rustc-web and
 # rust-web-src, not the rustup toolchain that may come first in PATH.
 KMAKE=(make -s LLVM="$LLVM_SUFFIX" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
-       BINDGEN="$BINDGEN" ARCH=x86_64)
+       BINDGEN="$BINDGEN")
+
+# The arm64 flavours (arm64-stock, arm64-rust) are cross-built (LLVM, rustc's
+# built-in aarch64-unknown-none-softfloat target) for QEMU's virt machine.
+flavour_arch() { case $1 in arm64-*) echo arm64 ;; *) echo x86_64 ;; esac; }
+# A flavour's boot image, relative to its build directory, and make's target for it.
+kernel_image() { case $1 in arm64-*) echo arch/arm64/boot/Image ;; *) echo arch/x86/boot/bzImage ;; esac; }
 
 FLAVOURS=(stock rust)
 # The ways of dying the crash-types scenario provokes (KR_CASE), each captured.

@@ -9,6 +9,6 @@ set -euo pipefail
 mkdir -p "$CACHE"
 "$REPO/scripts/setup-host.sh"
 "$REPO/scripts/fetch-kernel.sh"
-out=$("${KMAKE[@]}" -C "$SRC_DIR" rustavailable 2>&1) ||
+out=$("${KMAKE[@]}" ARCH=x86_64 -C "$SRC_DIR" rustavailable 2>&1) ||
     die "make rustavailable failed: $out"
 log "$out"

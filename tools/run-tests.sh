@@ -19,7 +19,11 @@
 #                    kexec-file kdump kdump-file vmcore-pattern hotplug
 #                    hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback on both, the
 #                    comparisons between them, and every part of ours in Rust
-#   --tier all       all four
+#   --tier arm64     the arm64-stock and arm64-rust kernels (QEMU virt, TCG):
+#                    boot kexec kexec-file unload kexec-big kdump kdump-file
+#                    crashkernel-bad1..3 on both, the build checks and the
+#                    comparisons between them
+#   --tier all       all five
 #
 # Default scenarios: boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi
 # kexec-l4 unload kexec-big kdump
@@ -39,7 +43,7 @@ set -euo pipefail
 
 tier=x86,handover
 if [ "${1:-}" = --tier ]; then
-    tier=${2:?--tier needs x86, debug, handover, distro or all (or a comma-separated list)}
+    tier=${2:?--tier needs x86, debug, handover, distro, arm64 or all (or a comma-separated list)}
     shift 2
 fi
 kernels=()
@@ -49,8 +53,9 @@ for t in ${tier//,/ }; do
         debug) kernels+=(debug) ;;
         handover) kernels+=(handover-stock handover-rust) ;;
         distro) kernels+=(distro-stock distro-rust) ;;
-        all) kernels+=("${FLAVOURS[@]}" debug handover-stock handover-rust distro-stock distro-rust) ;;
-        *) die "unknown tier '$t' (x86, debug, handover, distro or all)" ;;
+        arm64) kernels+=(arm64-stock arm64-rust) ;;
+        all) kernels+=("${FLAVOURS[@]}" debug handover-stock handover-rust distro-stock distro-rust arm64-stock arm64-rust) ;;
+        *) die "unknown tier '$t' (x86, debug, handover, distro, arm64 or all)" ;;
     esac
 done
 # The handover flavours' scenarios: the hand-over itself, and the file loads
@@ -62,9 +67,13 @@ DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug
 # What only those flavours have: IMA_KEXEC, kexec handover, CMA, memory
 # hotplug; and the 6 GiB kdumps above 4 GiB, run where KASLR is on (distro).
 FEATURE_SCENARIOS=" handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback "
+# The arm64 flavours' (kexec_file_load's arm64 Image loader and machine_kexec
+# are still C there: see the admin guide).
+ARM64_SCENARIOS=" boot kexec kexec-file unload kexec-big kdump kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 "
 runs_on() { # FLAVOUR SCENARIO
     case $1 in
         handover-*) [ "${HANDOVER_SCENARIOS#* $2 }" != "$HANDOVER_SCENARIOS" ] ;;
+        arm64-*) [ "${ARM64_SCENARIOS#* $2 }" != "$ARM64_SCENARIOS" ] ;;
         distro-*) [ "${DISTRO_SCENARIOS#* $2 }" != "$DISTRO_SCENARIOS" ] ;;
         *) [ "${FEATURE_SCENARIOS#* $2 }" = "$FEATURE_SCENARIOS" ] ;;
     esac
@@ -179,6 +188,28 @@ for obj in "${replaced[@]}"; do
         fi
     done
 done
+# arm64: the generic objects ours replaces are gone; the arm64 ones that stay
+# C (machine_kexec and its stub, kexec_file_load's Image loader) are built in both.
+if has arm64-rust; then
+    for obj in kernel/kexec.o kernel/kexec_core.o kernel/crash_reserve.o kernel/crash_core.o kernel/vmcore_info.o \
+        fs/proc/vmcore.o kernel/elfcorehdr.o; do
+        if built_in arm64-rust "$obj"; then
+            record FAIL "arm64-rust build: $obj is still built"
+        elif ! built_in arm64-stock "$obj"; then
+            record FAIL "arm64-stock build: $obj is missing (the reference must have it)"
+        else
+            record PASS "arm64-rust build: no $obj (arm64-stock has it)"
+        fi
+    done
+    for obj in arch/arm64/kernel/machine_kexec.o arch/arm64/kernel/relocate_kernel.o kernel/kexec_file.o \
+        arch/arm64/kernel/kexec_image.o; do
+        if built_in arm64-rust "$obj" && built_in arm64-stock "$obj"; then
+            record PASS "arm64-rust build: $obj still C on arm64, as on arm64-stock"
+        else
+            record FAIL "arm64 builds: $obj missing from arm64-rust or arm64-stock"
+        fi
+    done
+fi
 # Our helpers are built into the kernel's rust/helpers/helpers.o (hook patch 0006).
 helpers=$("llvm-nm$LLVM_SUFFIX" --defined-only "$BUILD_DIR/rust/rust/helpers/helpers.o" 2>/dev/null |
     grep -c ' rust_helper_kexec_rust_' || true)
@@ -364,7 +395,7 @@ layout_of() { # PAIR FLAVOUR SCENARIO
         kaslr_mask "$f"
     fi
 }
-for pair in handover distro; do
+for pair in handover distro arm64; do
     for s in kdump kdump-file kdump-cma kdump-high kdump-fallback; do
         ran_in "$pair" "$s" || continue
         a=$OUT_DIR/$pair-stock/$s/layout.txt b=$OUT_DIR/$pair-rust/$s/layout.txt
@@ -402,7 +433,7 @@ print(line + ("; differ: " + ", ".join(why) if why else ""))
 sys.exit(1 if why else 0)
 PY
 }
-for pair in x86 handover distro; do
+for pair in x86 handover distro arm64; do
     for s in kdump kdump-file kdump-cma kdump-high kdump-fallback; do
         if [ "$pair" = x86 ]; then
             ran "$s" && runs_on rust "$s" || continue
@@ -432,6 +463,14 @@ same_outcome() {
         record FAIL "$5 (see $3)"
     fi
 }
+for s in crashkernel-bad1 crashkernel-bad2 crashkernel-bad3; do
+    ran_in arm64 "$s" || continue
+    a=$OUT_DIR/arm64-stock/$s/outcome.txt b=$OUT_DIR/arm64-rust/$s/outcome.txt
+    missing "arm64 $s" "$a" "$b" && continue
+    same_outcome "$a" "$b" "$OUT_DIR/arm64-$s.diff" \
+        "$s: arm64-stock and arm64-rust same outcome ($(paste -sd';' "$b"))" \
+        "$s: arm64-stock and arm64-rust outcomes differ"
+done
 for s in kdump-high kdump-fallback; do
     ran_in distro "$s" || continue
     a=$OUT_DIR/distro-stock/$s/outcome.txt b=$OUT_DIR/distro-rust/$s/outcome.txt

@@ -364,6 +364,14 @@ pub(crate) extern "C" fn kexec_rust_crash_init() -> c_int {
     errno_of(ret)
 }
 
+/// Puts the reservations made at boot into /proc/iomem: an early initcall on
+/// the arches that do not insert them as they reserve (arm64).
+#[no_mangle]
+pub(crate) extern "C" fn kexec_rust_insert_crash_resources() -> c_int {
+    reserve::insert_boot_resources();
+    0
+}
+
 /// Counts one recovered hardware error of type `src` (`hwerr_log_error_type`).
 #[no_mangle]
 pub(crate) extern "C" fn hwerr_log_error_type(src: bindings::hwerr_error_type) {

@@ -328,7 +328,9 @@ fn reserve_low(size: u64) -> Result {
     );
     // SAFETY: early boot, single-threaded: nothing else touches the resource yet.
     unsafe { crashk_low_res.set_bounds_at_boot(base, base + size - 1) };
-    crashk_low_res.insert();
+    if inserted_early() {
+        crashk_low_res.insert();
+    }
     Ok(())
 }
 
@@ -391,7 +393,32 @@ pub(crate) fn reserve_generic(size: u64, base: u64, low_size: u64, high: bool) {
     }
     // SAFETY: early boot, single-threaded.
     unsafe { crashk_res.set_bounds_at_boot(got, got + size - 1) };
-    crashk_res.insert();
+    if inserted_early() {
+        crashk_res.insert();
+    }
+}
+
+/// Whether the arch puts the reservation into /proc/iomem as it reserves it
+/// (x86: `HAVE_ARCH_ADD_CRASH_RES_TO_IOMEM_EARLY`). Elsewhere (arm64) its RAM
+/// resources are registered after the reservation, so the reservation goes in
+/// at an early initcall ([`insert_boot_resources`]).
+fn inserted_early() -> bool {
+    // SAFETY: returns a constant.
+    unsafe { bindings::kexec_rust_crash_res_early() }
+}
+
+/// Puts the reservations made at boot into /proc/iomem, from an early
+/// initcall, where the arch does not do it at reservation time.
+pub(crate) fn insert_boot_resources() {
+    if inserted_early() {
+        return;
+    }
+    for res in [&crashk_res, &crashk_low_res] {
+        let (start, end) = res.bounds();
+        if start < end {
+            res.insert();
+        }
+    }
 }
 
 /// `crashkernel=SIZE,cma` (`reserve_crashkernel_cma`): this build has no CMA.

@@ -95,7 +95,12 @@ pub(crate) fn copy_segments(image: &mut ImageBox, before: impl Fn(&Kimage, usize
         })?;
     }
     image.terminate();
-    // machine_kexec_post_load() is an empty inline on x86_64.
+    // The arch's last look at the complete image: on arm64 the copy of the
+    // linear map and the stub's page that the reboot switches to, or the
+    // cache clean of a crash image's segments (an empty inline on x86_64).
+    #[cfg(CONFIG_ARM64)]
+    // SAFETY: the image is complete and ours, under the kexec lock.
+    to_result(unsafe { bindings::machine_kexec_post_load(image.as_ptr()) })?;
     Ok(())
 }
 
@@ -173,7 +178,7 @@ pub(crate) fn load(entry: u64, count: u64, user_segs: usize, flags: u64, compat:
         request::accepted_flags(cfg!(CONFIG_KEXEC_JUMP)),
     )
     .map_err(refuse)?;
-    request::check_arch(flags, request::KEXEC_ARCH_X86_64, compat).map_err(refuse)?;
+    request::check_arch(flags, request::KEXEC_ARCH_NATIVE, compat).map_err(refuse)?;
 
     let n = count as usize;
     let size = if compat {

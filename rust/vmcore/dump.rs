@@ -8,7 +8,7 @@
 
 use super::oldmem;
 use crate::corehdr::{self, Defect, Layout, Load};
-use crate::elfcore::{EHDR_SIZE, EM_X86_64, PHDR_SIZE, PT_LOAD, PT_NOTE};
+use crate::elfcore::{EHDR_SIZE, EM_NATIVE, PHDR_SIZE, PT_LOAD, PT_NOTE};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
 use kernel::page::PAGE_SIZE;
@@ -171,7 +171,7 @@ impl Dump {
         oldmem::check_mappable(page, (addr - page) + EHDR_SIZE as u64)
             .map_err(|why| Refusal::Unmappable { index: None, why })?;
         let ehdr = read_old(addr, EHDR_SIZE, header_encrypted)?;
-        let ehdr = corehdr::check_ehdr(&ehdr, segment, EM_X86_64)?;
+        let ehdr = corehdr::check_ehdr(&ehdr, segment, EM_NATIVE)?;
         oldmem::check_mappable(page, (addr - page) + ehdr.headers_size())
             .map_err(|why| Refusal::Unmappable { index: None, why })?;
         let old = read_old(addr, ehdr.headers_size() as usize, header_encrypted)?;

@@ -116,7 +116,8 @@ impl InUseSearch {
 /// # Invariants
 ///
 /// `ptr` is the start of a cacheable kernel mapping of `len` bytes made by
-/// `ioremap_cache()` or `ioremap_encrypted()`, and is unmapped only by `drop`.
+/// `ioremap_cache()` or `ioremap_encrypted()` (on arm64 possibly the linear
+/// map, which `iounmap()` leaves alone), and is unmapped only by `drop`.
 /// Nothing writes old memory while the capture kernel runs, so the bytes may
 /// be read as a slice.
 pub(crate) struct OldMap {
@@ -135,13 +136,20 @@ impl OldMap {
         check_mappable(phys, len as u64).map_err(|_| ENOMEM)?;
         // SAFETY: the ioremap functions have no precondition; they return
         // null for a range they refuse.
+        #[cfg(CONFIG_X86)]
         let p = unsafe {
             if encrypted {
                 bindings::ioremap_encrypted(phys, len as _)
             } else {
-                bindings::ioremap_cache(phys, len as _)
+                bindings::kexec_rust_ioremap_cache(phys, len as _)
             }
         };
+        // (No memory encryption here.)
+        #[cfg(not(CONFIG_X86))]
+        let _ = encrypted;
+        // SAFETY: as above.
+        #[cfg(not(CONFIG_X86))]
+        let p = unsafe { bindings::kexec_rust_ioremap_cache(phys, len as _) };
         let ptr = NonNull::new(p.cast::<u8>()).ok_or(ENOMEM)?;
         // INVARIANT: a successful ioremap of `len` bytes, unmapped by `drop`.
         Ok(Self { ptr, len })

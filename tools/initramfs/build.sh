@@ -14,10 +14,14 @@
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
-flavour=${1:?usage: build.sh stock|rust}
-bzimage=$BUILD_DIR/$flavour/arch/x86/boot/bzImage
+flavour=${1:?usage: build.sh stock|rust|...|arm64-stock|arm64-rust}
+bzimage=$BUILD_DIR/$flavour/$(kernel_image "$flavour")
 [ -f "$bzimage" ] || die "no $flavour kernel at $bzimage: run scripts/build-kernel.sh $flavour"
+arch=$(flavour_arch "$flavour")
 mkdir -p "$OUT_DIR"
+# An arm64 flavour's images are arm64-*.cpio.gz, with arm64-inner.cpio.gz.
+inner=$OUT_DIR/inner.cpio.gz
+[ "$arch" = x86_64 ] || inner=$OUT_DIR/arm64-inner.cpio.gz
 
 # Copy an executable and the shared libraries it needs into the root $1.
 add_binary() {
@@ -43,29 +47,43 @@ make_cpio() {
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,boot,etc}
-install -m 0755 /bin/busybox "$root/bin/busybox"
+# The applets: the same busybox version on both arches (Debian 12's).
 for applet in $(/bin/busybox --list | grep -vx busybox); do
     ln -sf busybox "$root/bin/$applet"
 done
-add_binary "$root" /sbin/kexec /sbin/kexec
-# kexec-tools 2.0.29 beside Debian 12's, for `kexec -p --hotplug` (hotplug-load).
-kexec_new=$("$REPO/scripts/build-kexec-tools.sh") || die "building kexec-tools 2.0.29 failed"
-add_binary "$root" "$kexec_new" /sbin/kexec-new
 install -m 0755 "$REPO/tools/initramfs/init" "$root/init"
-# Guest test programs: static Rust binaries from tools/guest/, without their
-# symbol tables (the capture kernel unpacks the initramfs into its small memory).
-guest_target=x86_64-unknown-linux-gnu
-(cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static -C strip=symbols" \
-    cargo build --quiet --release --target "$guest_target" -p kexec-errno -p kexec-bench -p vmcore-pattern \
-        -p kexec-fuzz) ||
-    die "building the guest test programs failed"
-for prog in kexec-errno kexec-bench vmcore-pattern kexec-fuzz; do
-    install -m 0755 "$CARGO_TARGET/$guest_target/release/$prog" "$root/bin/$prog"
-done
-make_cpio "$root" "$OUT_DIR/inner.cpio.gz"
+if [ "$arch" = arm64 ]; then
+    # Static arm64 builds (scripts/fetch-arm64.sh): Debian 12's busybox, its
+    # kexec-tools 2.0.25 and trixie's 2.0.29, the guest programs.
+    a=$("$REPO/scripts/fetch-arm64.sh") || die "preparing the arm64 guest userspace failed"
+    install -m 0755 "$a/busybox" "$root/bin/busybox"
+    install -D -m 0755 "$a/kexec" "$root/sbin/kexec"
+    install -D -m 0755 "$a/kexec-new" "$root/sbin/kexec-new"
+    for prog in kexec-errno kexec-bench vmcore-pattern kexec-fuzz; do
+        install -m 0755 "$a/bin/$prog" "$root/bin/$prog"
+    done
+else
+    install -m 0755 /bin/busybox "$root/bin/busybox"
+    add_binary "$root" /sbin/kexec /sbin/kexec
+    # kexec-tools 2.0.29 beside Debian 12's, for `kexec -p --hotplug` (hotplug-load).
+    kexec_new=$("$REPO/scripts/build-kexec-tools.sh") || die "building kexec-tools 2.0.29 failed"
+    add_binary "$root" "$kexec_new" /sbin/kexec-new
+    # Guest test programs: static Rust binaries from tools/guest/, without their
+    # symbol tables (the capture kernel unpacks the initramfs into its small memory).
+    guest_target=x86_64-unknown-linux-gnu
+    (cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static -C strip=symbols" \
+        cargo build --quiet --release --target "$guest_target" -p kexec-errno -p kexec-bench -p vmcore-pattern \
+            -p kexec-fuzz) ||
+        die "building the guest test programs failed"
+    for prog in kexec-errno kexec-bench vmcore-pattern kexec-fuzz; do
+        install -m 0755 "$CARGO_TARGET/$guest_target/release/$prog" "$root/bin/$prog"
+    done
+fi
+make_cpio "$root" "$inner"
 
-install -m 0644 "$bzimage" "$root/boot/bzImage"
-install -m 0644 "$OUT_DIR/inner.cpio.gz" "$root/boot/initrd.gz"
+# /boot/bzImage on x86, /boot/Image (arm64's raw image) on arm64.
+install -m 0644 "$bzimage" "$root/boot/${bzimage##*/}"
+install -m 0644 "$inner" "$root/boot/initrd.gz"
 make_cpio "$root" "$OUT_DIR/$flavour.cpio.gz"
 log "initramfs: $OUT_DIR/$flavour.cpio.gz ($(du -h "$OUT_DIR/$flavour.cpio.gz" | cut -f1))"
 
@@ -74,6 +92,7 @@ log "initramfs: $OUT_DIR/$flavour.cpio.gz ($(du -h "$OUT_DIR/$flavour.cpio.gz" |
 # of scripts/keys.sh, whose certificate the kernel was built with; with the
 # untrusted one; unsigned; and signed with the trusted key, then one byte of
 # its payload flipped.
+[ "$arch" = x86_64 ] || exit 0  # (no signed-image scenarios on arm64)
 keys=$("$REPO/scripts/keys.sh")
 kconfig=$BUILD_DIR/$flavour/.config
 if ! grep -qxF "CONFIG_SYSTEM_TRUSTED_KEYS=\"$keys/trusted.crt\"" "$kconfig"; then

@@ -40,13 +40,23 @@ checker=$CARGO_TARGET/release/vmcore-check
 # kexec_file_load's elfcorehdr leaves out the first MiB on x86 (its copy lives
 # in the crash kernel's memory); kexec-tools' elfcorehdr (kexec -p) covers it.
 extra=()
-case $(basename "$dir") in kdump-file | kdump-cma | kdump-fallback) extra=(--not-dumped 0-100000) ;; esac
+case $(flavour_arch "$flavour"):$(basename "$dir") in
+    x86_64:kdump-file | x86_64:kdump-cma | x86_64:kdump-fallback) extra=(--not-dumped 0-100000) ;;
+esac
 # crashkernel=,cma: the CMA ranges are the capture kernel's, not in the dump.
 for r in $(grep -a -m1 '^KR-INFO crash_cma_ranges ' "$serial" | sed 's/\r$//; s/^KR-INFO crash_cma_ranges //'); do
     extra+=(--not-dumped "${r%-*}-$(printf '%x' $((0x${r#*-} + 1)))") # its end is inclusive
 done
+# The arm64 flavours' dumps are arm64's; the host's makedumpfile reads only
+# x86_64 dumps, so theirs is Debian 12's arm64 build under qemu-user
+# (scripts/fetch-arm64.sh).
+machine=x86_64 makedumpfile=makedumpfile
+if [ "$(flavour_arch "$flavour")" = arm64 ]; then
+    machine=aarch64 makedumpfile=$CACHE/arm64/makedumpfile
+    [ -x "$makedumpfile" ] || die "no arm64 makedumpfile at $makedumpfile: run scripts/fetch-arm64.sh"
+fi
 summary=$("$checker" --cpus "$cpus" --release "$release" --iomem "$dir/iomem.txt" \
-    --layout "$dir/layout.txt" "${extra[@]}" "$vmcore") || { echo "$summary"; exit 1; }
+    --layout "$dir/layout.txt" --machine "$machine" "${extra[@]}" "$vmcore") || { echo "$summary"; exit 1; }
 echo "$summary"
 
 readelf -W -n -l "$vmcore" >"$dir/readelf.txt" 2>"$dir/readelf.err" ||
@@ -57,11 +67,11 @@ n=$(grep -c 'NT_PRSTATUS' "$dir/readelf.txt" || true)
 echo "readelf: $n NT_PRSTATUS notes, $(grep -c '^  LOAD' "$dir/readelf.txt") LOAD segments"
 
 rm -f "$dir/dmesg.txt" "$dir/dump.31"
-timeout 300 makedumpfile --dump-dmesg "$vmcore" "$dir/dmesg.txt" >"$dir/makedumpfile.log" 2>&1 ||
+timeout 300 "$makedumpfile" --dump-dmesg "$vmcore" "$dir/dmesg.txt" >"$dir/makedumpfile.log" 2>&1 ||
     die "makedumpfile --dump-dmesg failed: $(tail -n 3 "$dir/makedumpfile.log")"
 grep -qF "$panic_msg" "$dir/dmesg.txt" || die "no '$panic_msg' in the kernel log makedumpfile read from the vmcore"
 # Message level 22: its report of what it left out, without the progress bars.
-timeout 300 makedumpfile -l -d 31 --message-level 22 "$vmcore" "$dir/dump.31" >"$dir/makedumpfile-d31.log" 2>&1 ||
+timeout 600 "$makedumpfile" -l -d 31 --message-level 22 "$vmcore" "$dir/dump.31" >"$dir/makedumpfile-d31.log" 2>&1 ||
     die "makedumpfile -l -d 31 failed: $(tail -n 3 "$dir/makedumpfile-d31.log")"
 d31=$(stat -c %s "$dir/dump.31")
 rm -f "$dir/dump.31"

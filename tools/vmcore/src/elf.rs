@@ -9,7 +9,7 @@ use object::read::elf::{FileHeader, NoteIterator, ProgramHeader};
 use object::{LittleEndian, ReadRef};
 use std::fmt;
 
-pub use object::elf::{EM_X86_64, ET_CORE, NT_PRSTATUS, PT_LOAD, PT_NOTE};
+pub use object::elf::{EM_AARCH64, EM_X86_64, ET_CORE, NT_PRSTATUS, PT_LOAD, PT_NOTE};
 
 /// The byte order of every core the checker accepts.
 const LE: LittleEndian = LittleEndian;

@@ -25,10 +25,47 @@ pub struct Expect {
     pub ram: RangeSet,
     /// Its crash kernel reservation.
     pub crash: RangeSet,
+    /// Its architecture.
+    pub machine: Machine,
 }
 
-/// Where x86_64 maps the kernel image; a PT_LOAD at or above it maps the image.
-const KERNEL_TEXT_MAP: u64 = 0xffff_ffff_8000_0000;
+/// The architecture of the crashed kernel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Machine {
+    /// x86_64.
+    #[default]
+    X86_64,
+    /// arm64 (4 KiB pages, 48-bit virtual addresses).
+    Aarch64,
+}
+
+impl Machine {
+    /// The core file's `e_machine`.
+    pub fn e_machine(self) -> u16 {
+        match self {
+            Machine::X86_64 => elf::EM_X86_64,
+            Machine::Aarch64 => elf::EM_AARCH64,
+        }
+    }
+
+    /// Its name in `EM_*`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Machine::X86_64 => "EM_X86_64",
+            Machine::Aarch64 => "EM_AARCH64",
+        }
+    }
+
+    /// Where the kernel image is mapped: a PT_LOAD at or above it maps the
+    /// image, below it the direct map (x86_64: the top 2 GiB; arm64: the
+    /// upper half of the kernel's addresses, above the linear map).
+    fn kernel_map(self) -> u64 {
+        match self {
+            Machine::X86_64 => 0xffff_ffff_8000_0000,
+            Machine::Aarch64 => 0xffff_8000_0000_0000,
+        }
+    }
+}
 
 /// What the checker found; `layout()` is the part two kernels must agree on.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +74,8 @@ pub struct Report {
     pub notes: Vec<Note>,
     pub vmcoreinfo: Vec<(String, String)>,
     pub loaded: RangeSet,
+    /// The architecture it was checked as (where its kernel image is mapped).
+    pub machine: Machine,
 }
 
 impl Report {
@@ -63,7 +102,7 @@ impl Report {
             };
             if p.p_type == PT_NOTE {
                 s += &format!("phdr {kind}\n");
-            } else if p.vaddr >= KERNEL_TEXT_MAP {
+            } else if p.vaddr >= self.machine.kernel_map() {
                 // The kernel image: its size is the build's, not the dump's.
                 s += &format!("phdr {kind} kernel text paddr={:#x}\n", p.paddr);
             } else {
@@ -108,12 +147,12 @@ pub fn check<'data>(data: impl ReadRef<'data>, want: &Expect) -> Result<Report, 
     if core.e_type() != elf::ET_CORE {
         errors.push(format!("e_type is {}, not ET_CORE", core.e_type()));
     }
-    if core.e_machine() != elf::EM_X86_64 {
-        errors.push(format!("e_machine is {}, not EM_X86_64", core.e_machine()));
+    if core.e_machine() != want.machine.e_machine() {
+        errors.push(format!("e_machine is {}, not {}", core.e_machine(), want.machine.name()));
     }
     let phdrs = core.phdrs();
 
-    let mut report = Report { phdrs: phdrs.clone(), ..Default::default() };
+    let mut report = Report { phdrs: phdrs.clone(), machine: want.machine, ..Default::default() };
     let size = core.size();
     for (i, p) in phdrs.iter().enumerate() {
         if p.offset.checked_add(p.filesz).is_none_or(|end| end > size) {
@@ -198,6 +237,7 @@ mod tests {
             release: "7.3.4".into(),
             ram: RangeSet::from_ranges(vec![(0x1000, 0x9f000), (0x100000, 0x800000)]),
             crash: RangeSet::from_ranges(vec![(0x400000, 0x600000)]),
+            machine: Machine::X86_64,
         }
     }
 

@@ -6,10 +6,10 @@
 //! when every rule holds; otherwise prints each broken rule and exits 1.
 
 use std::process::ExitCode;
-use vmcore_check::{check, ranges, Expect};
+use vmcore_check::{check, ranges, Expect, Machine};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: vmcore-check --cpus N --release R --iomem FILE [--layout OUT] [--not-dumped START-END]... VMCORE");
+    eprintln!("usage: vmcore-check --cpus N --release R --iomem FILE [--layout OUT] [--not-dumped START-END]... [--machine x86_64|aarch64] VMCORE");
     ExitCode::from(2)
 }
 
@@ -23,12 +23,20 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (mut cpus, mut release, mut iomem, mut layout, mut path) = (None, None, None, None, None);
     let mut not_dumped = Vec::new();
+    let mut machine = Machine::default();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--cpus" => cpus = args.next().and_then(|v| v.parse::<usize>().ok()),
             "--release" => release = args.next(),
             "--iomem" => iomem = args.next(),
             "--layout" => layout = args.next(),
+            "--machine" => {
+                machine = match args.next().as_deref() {
+                    Some("x86_64") => Machine::X86_64,
+                    Some("aarch64") => Machine::Aarch64,
+                    _ => return usage(),
+                }
+            }
             // RAM the kernel leaves out of the dump on purpose, START-END in hex
             // (half-open): kexec_file_load's elfcorehdr skips the first MiB on x86.
             "--not-dumped" => match args.next().as_deref().and_then(parse_range) {
@@ -59,6 +67,7 @@ fn main() -> ExitCode {
             v.extend(not_dumped);
             ranges::RangeSet::from_ranges(v)
         },
+        machine,
     };
     let file = match std::fs::File::open(&path) {
         Ok(f) => object::ReadCache::new(f),
