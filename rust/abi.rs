@@ -66,9 +66,14 @@ same! {
     elfcore::ET_CORE => b::ET_CORE,
     elfcore::EM_X86_64 => b::EM_X86_64,
     elfcore::EM_AARCH64 => b::EM_AARCH64,
-    elfcore::EM_NATIVE => b::ELF_ARCH,
     elfcore::NT_PRSTATUS => b::NT_PRSTATUS,
 }
+
+// The machine the core headers name.
+#[cfg(CONFIG_X86_64)]
+same! { elfcore::EM_NATIVE => b::EM_X86_64 }
+#[cfg(CONFIG_ARM64)]
+same! { elfcore::EM_NATIVE => b::EM_AARCH64 }
 
 // Purgatory relocations (x86_64's, in its asm/elf.h).
 #[cfg(CONFIG_X86_64)]

@@ -61,6 +61,16 @@ KR_VOID(dma_release_from_contiguous, (struct page *pages, int count),
 KR_HELPER(void *, vmap_pages, (struct page **pages, unsigned int count),
 	  vmap(pages, count, VM_MAP, PAGE_KERNEL))
 
+/*
+ * The arch's hooks on image pages and on the crash reservation: out-of-line
+ * functions on x86 (ours with KEXEC_RUST_RELOCATE), inline no-ops on arm64.
+ */
+KR_HELPER(int, arch_post_alloc_pages, (void *va, unsigned int pages, gfp_t gfp),
+	  arch_kexec_post_alloc_pages(va, pages, gfp))
+KR_VOID(arch_pre_free_pages, (void *va, unsigned int pages), arch_kexec_pre_free_pages(va, pages))
+KR_VOID(arch_protect_crashkres, (void), arch_kexec_protect_crashkres())
+KR_VOID(arch_unprotect_crashkres, (void), arch_kexec_unprotect_crashkres())
+
 /* Lists of pages, linked through page->lru. */
 KR_VOID(page_list_add, (struct page *page, struct list_head *head), list_add(&page->lru, head))
 KR_VOID(page_list_del, (struct page *page), list_del(&page->lru))

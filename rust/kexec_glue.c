@@ -70,6 +70,26 @@ static int __init kexec_rust_crash_res_initcall(void)
 early_initcall(kexec_rust_crash_res_initcall);
 #endif
 
+/*
+ * The arch hooks of the running system's memory ranges, weak in C's
+ * kernel/crash_core.c and so here (Rust has no weak definitions): x86 has its
+ * own, arm64 its first two (with KEXEC_FILE) and none of the last.
+ */
+unsigned int __weak arch_get_system_nr_ranges(void)
+{
+	return 0;
+}
+
+int __weak arch_crash_populate_cmem(struct crash_mem *cmem)
+{
+	return -1;
+}
+
+int __weak arch_crash_exclude_ranges(struct crash_mem *cmem)
+{
+	return 0;
+}
+
 /* crashkernel= is parsed by setup_arch(); this only marks it as known. */
 static int __init kexec_rust_crashkernel_param(char *arg)
 {

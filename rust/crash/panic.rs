@@ -272,7 +272,7 @@ pub(crate) fn handle_hotplug_event(action: u32, cpu: u32, arg: *mut c_void) {
     // across them.
     // SAFETY: under the kexec lock; the reservation is made writable for the
     // rewrite and protected again below.
-    unsafe { bindings::arch_kexec_unprotect_crashkres() };
+    unsafe { bindings::kexec_rust_arch_unprotect_crashkres() };
     if let Some(image) = kexec_crash_image.get(&mut lock) {
         // SAFETY: the arch rewrites the elfcorehdr of the image we hold; `arg`
         // is what the memory notifier was given, or null for a CPU.
@@ -281,7 +281,7 @@ pub(crate) fn handle_hotplug_event(action: u32, cpu: u32, arg: *mut c_void) {
         image.c_mut().elfcorehdr_updated = true;
     }
     // SAFETY: as above.
-    unsafe { bindings::arch_kexec_protect_crashkres() };
+    unsafe { bindings::kexec_rust_arch_protect_crashkres() };
 }
 
 /// The memory hotplug notifier's block: built at compile time, then linked

@@ -257,7 +257,7 @@ pub(crate) fn file_load(req: Request) -> Result {
     if crash && slot.is_loaded() {
         // SAFETY: we hold the kexec lock; the reservation is made writable while
         // a crash image is replaced, and protected again below.
-        unsafe { bindings::arch_kexec_unprotect_crashkres() };
+        unsafe { bindings::kexec_rust_arch_unprotect_crashkres() };
     }
     let ret = if req.flags & UNLOAD != 0 {
         drop(slot.replace(&mut lock, None));
@@ -275,7 +275,7 @@ pub(crate) fn file_load(req: Request) -> Result {
     };
     if crash && slot.is_loaded() {
         // SAFETY: we hold the kexec lock.
-        unsafe { bindings::arch_kexec_protect_crashkres() };
+        unsafe { bindings::kexec_rust_arch_protect_crashkres() };
     }
     ret
 }

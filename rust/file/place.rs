@@ -91,7 +91,7 @@ fn alloc_contig(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> bool {
     // encryption) runs on them as on every page an image takes, and
     // `kimage_free` runs the matching one before it gives the block back.
     unsafe {
-        bindings::arch_kexec_post_alloc_pages(
+        bindings::kexec_rust_arch_post_alloc_pages(
             bindings::kexec_rust_page_address(block),
             pages as c_uint,
             0,
@@ -247,7 +247,7 @@ pub(crate) fn add(image: &mut Kimage, kbuf: &mut bindings::kexec_buf) -> Result 
             if !kbuf.cma.is_null() {
                 // SAFETY: the block `alloc_contig` just took; no segment has it.
                 unsafe {
-                    bindings::arch_kexec_pre_free_pages(
+                    bindings::kexec_rust_arch_pre_free_pages(
                         bindings::kexec_rust_page_address(kbuf.cma),
                         (kbuf.memsz >> bindings::PAGE_SHIFT) as c_uint,
                     );

@@ -613,7 +613,7 @@ impl Kimage {
                 // SAFETY: a CMA block of `pages` pages that the image owns
                 // (type invariant); forgotten below.
                 unsafe {
-                    bindings::arch_kexec_pre_free_pages(
+                    bindings::kexec_rust_arch_pre_free_pages(
                         page::address_of(cma) as *mut c_void,
                         pages,
                     );

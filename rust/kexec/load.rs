@@ -113,7 +113,7 @@ fn do_load(entry: u64, segs: &[Segment], flags: u64) -> Result {
     if crash && slot.is_loaded() {
         // SAFETY: we hold the kexec lock; the reservation is made writable while
         // a crash image is replaced, and protected again below.
-        unsafe { bindings::arch_kexec_unprotect_crashkres() };
+        unsafe { bindings::kexec_rust_arch_unprotect_crashkres() };
     }
     if segs.is_empty() {
         drop(slot.replace(&mut lock, None));
@@ -142,7 +142,7 @@ fn do_load(entry: u64, segs: &[Segment], flags: u64) -> Result {
     })();
     if crash && slot.is_loaded() {
         // SAFETY: we hold the kexec lock.
-        unsafe { bindings::arch_kexec_protect_crashkres() };
+        unsafe { bindings::kexec_rust_arch_protect_crashkres() };
     }
     ret
 }

@@ -129,7 +129,7 @@ impl Pages {
             for i in 0..count {
                 bindings::kexec_rust_set_page_reserved(head.as_ptr().add(i));
             }
-            bindings::arch_kexec_post_alloc_pages(
+            bindings::kexec_rust_arch_post_alloc_pages(
                 bindings::kexec_rust_page_address(head.as_ptr()),
                 count as c_uint,
                 gfp,
@@ -188,7 +188,7 @@ impl Drop for Pages {
         // SAFETY: by the type invariant the block is ours, marked reserved, and
         // went through the post-allocation hook; nothing refers to it anymore.
         unsafe {
-            bindings::arch_kexec_pre_free_pages(
+            bindings::kexec_rust_arch_pre_free_pages(
                 bindings::kexec_rust_page_address(self.head.as_ptr()),
                 count as c_uint,
             );
@@ -414,12 +414,12 @@ impl ImagePage {
         let va = boot_phys_to_virt(self.phys) as *mut c_void;
         // SAFETY: the page is in the crash reservation (invariant), directly
         // mapped at `va`; the hooks bracket the write as the arch requires.
-        unsafe { bindings::arch_kexec_post_alloc_pages(va, 1, 0) };
+        unsafe { bindings::kexec_rust_arch_post_alloc_pages(va, 1, 0) };
         let r = self.with_bytes(f);
         // SAFETY: as above.
         unsafe {
             bindings::kexec_rust_flush_icache_page(self.page());
-            bindings::arch_kexec_pre_free_pages(va, 1);
+            bindings::kexec_rust_arch_pre_free_pages(va, 1);
         }
         r
     }
@@ -442,7 +442,7 @@ pub(crate) unsafe fn prepare_crash_block(phys: u64, order: u32) -> *mut bindings
     let va = boot_phys_to_virt(phys) as *mut c_void;
     // SAFETY: by the requirements the block is reservation memory, directly
     // mapped at `va`, that only this image uses.
-    unsafe { bindings::arch_kexec_post_alloc_pages(va, 1 << order, 0) };
+    unsafe { bindings::kexec_rust_arch_post_alloc_pages(va, 1 << order, 0) };
     page_at(phys)
 }
 
