@@ -175,25 +175,26 @@ class Run:
         raise SystemExit(f"{self.flavour} {self.scenario}: {why}\n(serial log: {self.log_path})\n{tail}")
 
 
-def tsc_span(r, start, end):
-    """Guest ms from the time-stamp counter stamp (krtsc: "KR-INFO tsc=T
-    mono_ns=N") just before the serial line matching `start` to the first
-    stamp after the line matching `end`, the next kernel's. The counter runs
-    on across a kexec; its ticks are turned into time with the rate between
-    the first kernel's first and last stamps and its monotonic clock."""
-    rx_s, rx_e = re.compile(start), re.compile(end)
-    stamps, i_s, i_e = [], None, None
+def tsc_span(r, end):
+    """Guest ms from the last time-stamp counter stamp (krtsc: "KR-INFO tsc=T
+    mono_ns=N") before the serial line matching `end`, the next kernel's first
+    line, to the first stamp after it, the next kernel's. The first kernel's
+    last stamp is printed just before `kexec -e` or the crash (its own line
+    saying so may be lost: the crash can come before the UART sent it). The
+    counter runs on across a kexec; its ticks are turned into time with the
+    rate between the first kernel's first and last stamps and its monotonic
+    clock."""
+    rx_e = re.compile(end)
+    stamps, i_e = [], None
     for i, (_, line) in enumerate(r.lines):
         m = re.match(r"KR-INFO tsc=(\d+) mono_ns=(\d+)", line)
         if m:
             stamps.append((i, int(m.group(1)), int(m.group(2))))
-        elif i_s is None and rx_s.search(line):
-            i_s = i
-        elif i_s is not None and i_e is None and rx_e.search(line):
+        elif i_e is None and rx_e.search(line):
             i_e = i
-    if i_s is None or i_e is None:
-        r.fail(f"no line matching {start!r} or none matching {end!r} after it")
-    before = [st for st in stamps if st[0] < i_s]
+    if i_e is None:
+        r.fail(f"no line matching {end!r}")
+    before = [st for st in stamps if st[0] < i_e]
     after = [st for st in stamps if st[0] > i_e]
     if len(before) < 2 or not after:
         r.fail("missing time-stamp counter lines (krtsc)")
@@ -207,7 +208,7 @@ def span(args, r, start, end):
     matching `end`: the host's clock on the lines, or under --icount the
     guest's time-stamp counter (tsc_span)."""
     if args.icount is not None:
-        return tsc_span(r, start, end)
+        return tsc_span(r, end)
     t0, _ = r.first(start)
     t1, _ = r.first(end)
     if t0 is None or t1 is None:
