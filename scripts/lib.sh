@@ -44,6 +44,9 @@ FLAVOURS=(stock rust)
 CRASH_TYPES="panic panic-irqoff panic-hardirq bug exception warning stack-overflow softlockup hardlockup hung-task nmi sysrq"
 # UEFI firmware for QEMU (Debian's ovmf package), for the kexec-efi scenario.
 OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
+# arm64's (qemu-efi-aarch64, installed by scripts/fetch-arm64.sh): code and variable store.
+AAVMF_CODE=${AAVMF_CODE:-/usr/share/AAVMF/AAVMF_CODE.fd}
+AAVMF_VARS=${AAVMF_VARS:-/usr/share/AAVMF/AAVMF_VARS.fd}
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

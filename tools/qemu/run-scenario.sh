@@ -184,9 +184,21 @@ esac
 # 64 KiB initrd (kexec_file_load's bzImage loader checks only the header), so
 # that digesting the files no longer takes most of each cycle: for 10^4 cycles.
 [ "$scenario" != leak ] || [ "${KR_LEAK_SMALL:-0}" = 0 ] || append="$append krleaksmall=1"
-# kexec-efi boots through UEFI firmware (OVMF, Debian's ovmf package).
+# kexec-efi boots through UEFI firmware (OVMF, Debian's ovmf package; on
+# arm64 AAVMF, qemu-efi-aarch64, with a copy of its variable store), which
+# loads the kernel QEMU hands it through its EFI stub. On arm64 with the GIC's
+# ITS on: UEFI's persistent reservations keep the LPI tables out of the next
+# kernel's way (see the virt options below).
 firmware=()
-if [ "$scenario" = kexec-efi ]; then
+its=off
+if [ "$scenario" = kexec-efi ] && [ "$arch" = arm64 ]; then
+    [ -f "$AAVMF_CODE" ] || die "no arm64 UEFI firmware at $AAVMF_CODE: run scripts/fetch-arm64.sh"
+    cp "$AAVMF_VARS" "$dir/vars.fd"
+    # (No network card: the firmware would try to boot from it first.)
+    firmware=(-drive "if=pflash,format=raw,readonly=on,file=$AAVMF_CODE" -drive "if=pflash,format=raw,file=$dir/vars.fd"
+              -nic none)
+    its=on
+elif [ "$scenario" = kexec-efi ]; then
     [ -f "$OVMF" ] || die "no UEFI firmware at $OVMF: run scripts/setup.sh"
     firmware=(-bios "$OVMF")
 fi
@@ -276,7 +288,7 @@ case $flavour in distro-*) accel=tcg,thread=single ;; esac
 # property table, 0xc2 bytes, over mutex_init_generic). GICv3 still.
 qemu=(qemu-system-x86_64 -accel "$accel" -machine q35 -cpu max)
 [ "$arch" = x86_64 ] ||
-    qemu=(qemu-system-aarch64 -accel "$accel" -machine "virt,gic-version=3,its=off,dtb-randomness=off"
+    qemu=(qemu-system-aarch64 -accel "$accel" -machine "virt,gic-version=3,its=$its,dtb-randomness=off"
           -cpu "${QEMU_ARM64_CPU:-max,pauth-impdef=on}")
 
 start=$(date +%s.%N)
