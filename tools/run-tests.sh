@@ -21,7 +21,7 @@
 #                    comparisons between them, and every part of ours in Rust
 #   --tier arm64     the arm64-stock and arm64-rust kernels (QEMU virt, TCG):
 #                    boot kexec kexec-file unload kexec-big kdump kdump-file
-#                    crashkernel-bad1..3 on both, the build checks and the
+#                    crashkernel-bad1..3 errno on both, the build checks and the
 #                    comparisons between them
 #   --tier all       all five
 #
@@ -69,7 +69,7 @@ DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug
 FEATURE_SCENARIOS=" handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback "
 # The arm64 flavours' (kexec_file_load's arm64 Image loader and machine_kexec
 # are still C there: see the admin guide).
-ARM64_SCENARIOS=" boot kexec kexec-file unload kexec-big kdump kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 "
+ARM64_SCENARIOS=" boot kexec kexec-file unload kexec-big kdump kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno "
 runs_on() { # FLAVOUR SCENARIO
     case $1 in
         handover-*) [ "${HANDOVER_SCENARIOS#* $2 }" != "$HANDOVER_SCENARIOS" ] ;;
@@ -463,6 +463,11 @@ same_outcome() {
         record FAIL "$5 (see $3)"
     fi
 }
+if ran_in arm64 errno && ! missing "arm64 errno" "$OUT_DIR/arm64-stock/errno/errno.txt" "$OUT_DIR/arm64-rust/errno/errno.txt"; then
+    same_outcome "$OUT_DIR/arm64-stock/errno/errno.txt" "$OUT_DIR/arm64-rust/errno/errno.txt" "$OUT_DIR/arm64-errno.diff" \
+        "errno: arm64-stock and arm64-rust answer all $(grep -c '^[0-9][0-9] ' "$OUT_DIR/arm64-rust/errno/errno.txt") kexec_load cases alike" \
+        "errno: arm64-stock and arm64-rust answers differ"
+fi
 for s in crashkernel-bad1 crashkernel-bad2 crashkernel-bad3; do
     ran_in arm64 "$s" || continue
     a=$OUT_DIR/arm64-stock/$s/outcome.txt b=$OUT_DIR/arm64-rust/$s/outcome.txt

@@ -26,8 +26,15 @@ const KEXEC_ON_CRASH: u64 = 0x1;
 const KEXEC_PRESERVE_CONTEXT: u64 = 0x2;
 const KEXEC_UPDATE_ELFCOREHDR: u64 = 0x4;
 const KEXEC_CRASH_HOTPLUG_SUPPORT: u64 = 0x8;
-const KEXEC_ARCH_X86_64: u64 = 62 << 16;
 const KEXEC_ARCH_386: u64 = 3 << 16;
+/// The architecture's own value of kexec_load's arch field, its name, and
+/// where its RAM starts in QEMU's machine (q35 at 0, virt at 1 GiB).
+#[cfg(target_arch = "aarch64")]
+const NATIVE: (u64, &str, u64) = (183 << 16, "aarch64", 0x4000_0000);
+#[cfg(not(target_arch = "aarch64"))]
+const NATIVE: (u64, &str, u64) = (62 << 16, "x86_64", 0);
+/// A destination in ordinary RAM, away from the kernel and the crash window.
+const DEST: u64 = NATIVE.2 + 0x1000_0000;
 
 /// `struct kexec_segment`.
 #[repr(C)]
@@ -171,7 +178,7 @@ fn fault() -> ! {
             *(page as *mut u8).add(i + 1) = 0x0b;
         }
     }
-    let m: u64 = 0x1000_0000;
+    let m: u64 = DEST;
     let one = [seg(page, PAGE, m, PAGE)];
     let (r, e) = kexec_load(m, 1, one.as_ptr(), 0);
     if r < 0 {
@@ -202,8 +209,7 @@ fn main() {
     let page = buffer(PAGE, 0xcc);
     let big = buffer(64 << 20, 0x11);
     let holed = buffer_with_hole(PAGE);
-    // A destination in ordinary RAM, away from the kernel and the crash window.
-    let m: u64 = 0x1000_0000;
+    let m: u64 = DEST;
     let one = [seg(page, PAGE, m, PAGE)];
     let mut n = 0;
     let mut case = |name: &str, res: (i64, i32)| {
@@ -222,7 +228,7 @@ fn main() {
     case("unload", kexec_load(0, 0, ptr::null(), 0));
     case("unload twice", kexec_load(0, 0, ptr::null(), 0));
     case("entry 0, outside every segment", kexec_load(0, 1, one.as_ptr(), 0));
-    case("load with arch x86_64", load(&one, KEXEC_ARCH_X86_64));
+    case(&format!("load with arch {}", NATIVE.1), load(&one, NATIVE.0));
     case("64 MiB segment", load(&[seg(big, 64 << 20, m, 64 << 20)], 0));
     case("bufsz one page + 1, memsz two pages", load(&[seg(big, PAGE + 1, m, 2 * PAGE)], 0));
     case("bufsz 0, memsz one page", load(&[seg(big, 0, m, PAGE)], 0));
@@ -272,7 +278,7 @@ fn main() {
     case("zero-length segment with data", load(&[seg(page, PAGE, m, 0)], 0));
     case("segment over half of RAM", load(&[seg(page, PAGE, m, (ram_pages / 2 + 1) * PAGE)], 0));
     let half = (ram_pages / 4 + 1) * PAGE;
-    case("segments together over half of RAM", load(&[seg(page, PAGE, 0x1000_0000, half), seg(page, PAGE, 0x1000_0000 + half, half)], 0));
+    case("segments together over half of RAM", load(&[seg(page, PAGE, m, half), seg(page, PAGE, m + half, half)], 0));
     case("unaligned and overlapping: address rule first", load(&[seg(page, PAGE, m, PAGE), seg(page, PAGE, m + 8, PAGE)], 0));
     case("normal image still loaded after failures", (0, 0));
 
