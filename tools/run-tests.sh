@@ -21,7 +21,8 @@
 #                    comparisons between them, and every part of ours in Rust
 #   --tier arm64     the arm64-stock and arm64-rust kernels (QEMU virt, TCG):
 #                    boot kexec kexec-file unload kexec-big kdump kdump-file
-#                    crashkernel-bad1..3 errno on both, the build checks and the
+#                    crashkernel-bad1..3 errno vmcore-pattern vmcore-bad on both,
+#                    the build checks and the
 #                    comparisons between them
 #   --tier all       all five
 #
@@ -69,7 +70,7 @@ DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug
 FEATURE_SCENARIOS=" handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback "
 # The arm64 flavours' (kexec_file_load's arm64 Image loader and machine_kexec
 # are still C there: see the admin guide).
-ARM64_SCENARIOS=" boot kexec kexec-file unload kexec-big kdump kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno "
+ARM64_SCENARIOS=" boot kexec kexec-file unload kexec-big kdump kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno vmcore-pattern vmcore-bad "
 runs_on() { # FLAVOUR SCENARIO
     case $1 in
         handover-*) [ "${HANDOVER_SCENARIOS#* $2 }" != "$HANDOVER_SCENARIOS" ] ;;
@@ -279,14 +280,17 @@ for s in kdump kdump-file; do
 done
 
 # The hand-made elfcorehdrs: what each kernel did, side by side.
-if [ ${#bad_cases[@]} -gt 0 ] && has stock; then
+for pair in x86 arm64; do
+    [ ${#bad_cases[@]} -gt 0 ] || break
+    if [ "$pair" = x86 ]; then ks=("${FLAVOURS[@]}") out=$OUT_DIR/vmcore-bad.txt; else ks=(arm64-stock arm64-rust) out=$OUT_DIR/arm64-vmcore-bad.txt; fi
+    has "${ks[0]}" || continue
     for c in "${bad_cases[@]}"; do
-        for f in "${FLAVOURS[@]}"; do
+        for f in "${ks[@]}"; do
             echo "$f: $(tr '\n' ';' <"$OUT_DIR/$f/vmcore-bad-$c/outcome.txt" 2>/dev/null || echo "no outcome")"
         done
-    done >"$OUT_DIR/vmcore-bad.txt"
-    log "hand-made elfcorehdrs, both kernels: $OUT_DIR/vmcore-bad.txt"
-fi
+    done >"$out"
+    log "hand-made elfcorehdrs, both kernels: $out"
+done
 
 # A malformed crashkernel=, and writes to kexec_crash_size, must have the same
 # outcome on both kernels.

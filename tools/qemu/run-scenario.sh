@@ -344,7 +344,7 @@ if [ "$scenario" = vmcore-bad ]; then
     } >"$dir/outcome.txt"
     [ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "$case_: QEMU timeout after ${timeout_s}s" >>"$dir/outcome.txt"
     if is_stock; then
-        echo "PASS stock vmcore-bad $case_: recorded: $(tr '\n' ';' <"$dir/outcome.txt")"
+        echo "PASS $flavour vmcore-bad $case_: recorded: $(tr '\n' ';' <"$dir/outcome.txt")"
         exit 0
     fi
     report=$(head -n 1 "$dir/outcome.txt")

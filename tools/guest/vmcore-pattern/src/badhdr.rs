@@ -13,7 +13,7 @@
 //!         can be read; for "good", also checks the data page.
 
 use super::{die, mix, u64_at, PAGE};
-use kexec_logic::elfcore::{Phdr, EHDR_SIZE, EM_X86_64, ET_CORE, PHDR_SIZE, PT_LOAD, PT_NOTE};
+use kexec_logic::elfcore::{Phdr, EHDR_SIZE, EM_NATIVE, ET_CORE, PHDR_SIZE, PT_LOAD, PT_NOTE};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
@@ -79,6 +79,15 @@ fn data_word(w: usize) -> u64 {
 }
 
 /// The crash kernel's reservation in this kernel, from /proc/iomem.
+/// Where in the crash window `load-ownram` points: RAM the capture kernel
+/// uses. On arm64 kexec-tools puts the capture kernel's image at the
+/// window's start, which the capture kernel reserves (its own image, not
+/// memory it allocates from): there the case points 48 MiB further in.
+#[cfg(target_arch = "aarch64")]
+const OWNRAM_OFFSET: u64 = 48 << 20;
+#[cfg(not(target_arch = "aarch64"))]
+const OWNRAM_OFFSET: u64 = 0;
+
 fn crash_window() -> u64 {
     let iomem = std::fs::read_to_string("/proc/iomem").unwrap_or_else(|e| die(format!("/proc/iomem: {e}")));
     for l in iomem.lines() {
@@ -113,7 +122,7 @@ pub fn make(case: &str) {
     h[5] = 1;
     h[6] = 1;
     put(h, 16, &ET_CORE.to_le_bytes());
-    put(h, 18, &EM_X86_64.to_le_bytes());
+    put(h, 18, &EM_NATIVE.to_le_bytes());
     put(h, 20, &1u32.to_le_bytes());
     put(h, 32, &(EHDR_SIZE as u64).to_le_bytes());
     put(h, 52, &(EHDR_SIZE as u16).to_le_bytes());
@@ -148,7 +157,7 @@ pub fn make(case: &str) {
         // Within the CPU's reach but no memory there (QEMU's bus answers).
         "load-hole" => phdr(h, 1, PT_LOAD, 0x7f_0000_0000, 0, PAGE as u64),
         "load-beyond" => phdr(h, 1, PT_LOAD, 1 << 50, 0, PAGE as u64),
-        "load-ownram" => phdr(h, 1, PT_LOAD, crash_window(), 0, 16 * PAGE as u64),
+        "load-ownram" => phdr(h, 1, PT_LOAD, crash_window() + OWNRAM_OFFSET, 0, 16 * PAGE as u64),
         "hdr-outside" => addr = 0x7f_0000_0000,
         "hdr-beyond" => addr = 1 << 50,
         _ => unreachable!(),
