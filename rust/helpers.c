@@ -301,6 +301,14 @@ KR_HELPER(void __iomem *, ioremap_cache, (phys_addr_t phys, size_t size),
 	  NULL : ioremap_cache(phys, size))
 #endif
 KR_HELPER(bool, ram_in_use, (unsigned long pfn), pfn_valid(pfn) && !PageReserved(pfn_to_page(pfn)))
+#ifdef CONFIG_OF_ADDRESS
+#include <linux/of_address.h>
+/* The device tree's memory nodes (arm64: the crashed kernel's RAM). */
+KR_HELPER(struct device_node *, of_next_memory_node, (struct device_node *from),
+	  of_find_node_by_type(from, "memory"))
+KR_HELPER(int, of_reg_resource, (struct device_node *np, int i, struct resource *r),
+	  of_address_to_resource(np, i, r))
+#endif
 #endif /* CONFIG_KEXEC_RUST_VMCORE */
 
 #undef KR_HELPER

@@ -36,6 +36,12 @@ pub(crate) enum Unmappable {
         /// The page's physical address.
         at: u64,
     },
+    /// Part of it is no RAM of this machine (arm64: outside the device
+    /// tree's memory nodes).
+    NotRam {
+        /// The first address outside.
+        at: u64,
+    },
 }
 
 impl core::fmt::Display for Unmappable {
@@ -45,6 +51,12 @@ impl core::fmt::Display for Unmappable {
                 write!(f, "it lies beyond the CPU's {bits}-bit physical addresses")
             }
             Unmappable::InUse { at } => write!(f, "page {at:#x} is this kernel's own memory"),
+            Unmappable::NotRam { at } => {
+                write!(
+                    f,
+                    "{at:#x} is not in the machine's memory (the device tree's memory nodes)"
+                )
+            }
         }
     }
 }
@@ -61,6 +73,10 @@ pub(crate) fn check_mappable(phys: u64, len: u64) -> core::result::Result<(), Un
         .ok_or(Unmappable::BeyondPhysBits { bits })?;
     if bits < 64 && end > 1u64 << bits {
         return Err(Unmappable::BeyondPhysBits { bits });
+    }
+    #[cfg(CONFIG_ARM64)]
+    if let Some(at) = first_outside_dt_memory(phys, end) {
+        return Err(Unmappable::NotRam { at });
     }
     let first = phys / PAGE_SIZE as u64;
     let last = end.div_ceil(PAGE_SIZE as u64);
@@ -83,6 +99,46 @@ pub(crate) fn check_mappable(phys: u64, len: u64) -> core::result::Result<(), Un
         }),
         None => Ok(()),
     }
+}
+
+/// The first address of `[start, end)` that none of the device tree's memory
+/// ranges holds, or `None` if they hold all of it. On arm64 the capture kernel
+/// knows the crashed kernel's RAM only from there (its own memory is what
+/// `linux,usable-memory-range` leaves it), and reading a physical address
+/// that nothing backs is a synchronous external abort, where x86 reads
+/// all-ones: such a range must not be mapped.
+#[cfg(CONFIG_ARM64)]
+fn first_outside_dt_memory(start: u64, end: u64) -> Option<u64> {
+    let mut at = start;
+    // Each pass extends `at` through a range that holds it; ranges may touch.
+    while at < end {
+        let mut next = None;
+        let mut node = core::ptr::null_mut();
+        loop {
+            // SAFETY: `node` is null or the node the last call returned, whose
+            // reference the call drops; the result holds a reference until the
+            // next call (none is left when it returns null).
+            node = unsafe { bindings::kexec_rust_of_next_memory_node(node) };
+            if node.is_null() {
+                break;
+            }
+            for i in 0.. {
+                let mut r: bindings::resource = pin_init::zeroed();
+                // SAFETY: `node` is a live node; `r` is ours to fill.
+                if unsafe { bindings::kexec_rust_of_reg_resource(node, i, &mut r) } != 0 {
+                    break;
+                }
+                if r.start <= at && at <= r.end {
+                    next = Some(next.map_or(r.end + 1, |n: u64| n.max(r.end + 1)));
+                }
+            }
+        }
+        match next {
+            Some(n) => at = n,
+            None => return Some(at),
+        }
+    }
+    None
 }
 
 /// What `ffi::find_ram_in_use` reports: the first page this kernel uses.

@@ -348,9 +348,13 @@ if [ "$scenario" = vmcore-bad ]; then
         exit 0
     fi
     report=$(head -n 1 "$dir/outcome.txt")
-    case $case_ in
-        good | load-overlap | load-empty | load-hole | note-namesz | note-past) want=served ;;
-        phnum-huge) want=either ;;
+    # A PT_LOAD in a hole of the physical address space (load-hole): x86
+    # reads all-ones there, and serves it as stock does; on arm64 a read there
+    # is a synchronous external abort, and ours refuses what the device tree
+    # does not call memory.
+    case $arch:$case_ in
+        *:good | *:load-overlap | *:load-empty | x86_64:load-hole | *:note-namesz | *:note-past) want=served ;;
+        *:phnum-huge) want=either ;;
         *) want=refused ;;
     esac
     case $report in
