@@ -45,22 +45,8 @@ static_arm64() {
     grep -q 'Machine:.*AArch64' <<<"$h" && ! grep -qE 'INTERP|\(NEEDED\)' <<<"$h"
 }
 
-# Host packages, the same way as scripts/setup-host.sh.
-missing=()
-for p in "${ARM64_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-        missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    log "installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    timeout 900 apt-get update -qq ||
-        die "apt-get update failed: is the Debian mirror reachable?"
-    timeout 1800 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
-        { dpkg --configure -a >/dev/null 2>&1 || true
-          timeout 1800 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
-        die "apt-get install failed for: ${missing[*]}"
-fi
+# Host packages (scripts/lib.sh).
+install_packages "${ARM64_PACKAGES[@]}"
 
 mkdir -p "$dir"
 # One run at a time (runs side by side share the cache).

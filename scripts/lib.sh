@@ -51,6 +51,27 @@ AAVMF_VARS=${AAVMF_VARS:-/usr/share/AAVMF/AAVMF_VARS.fd}
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# install_packages PKG...: installs the Debian packages that are missing
+# (the system's own apt sources).
+install_packages() {
+    local p missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    timeout 900 apt-get update -qq ||
+        die "apt-get update failed: is the Debian mirror reachable?"
+    # A postinst can fail on the first pass in a minimal container (debconf
+    # without apt-utils); dpkg --configure -a and a second pass settle it.
+    timeout 1800 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+        { dpkg --configure -a >/dev/null 2>&1 || true
+          timeout 1800 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
+        die "apt-get install failed for: ${missing[*]}"
+}
+
 # Print a tool's version once per run, the first time it is asked for.
 declare -A _versions_shown=()
 show_version() {

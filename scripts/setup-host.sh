@@ -15,23 +15,7 @@ PACKAGES=(
     openssl sbsigntool
 )
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-        missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    log "installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    timeout 900 apt-get update -qq ||
-        die "apt-get update failed: is the Debian mirror reachable?"
-    # A postinst can fail on the first pass in a minimal container (debconf
-    # without apt-utils); dpkg --configure -a and a second pass settle it.
-    timeout 1800 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
-        { dpkg --configure -a >/dev/null 2>&1 || true
-          timeout 1800 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
-        die "apt-get install failed for: ${missing[*]}"
-fi
+install_packages "${PACKAGES[@]}"
 
 # bindgen: the kernel tree needs >= 0.71.1; build it once into the cache.
 if ! [ -x "$BINDGEN" ]; then
