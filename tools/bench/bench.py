@@ -348,9 +348,9 @@ def icount_series(args, reps):
         lines += [f"| {path} | {k} | {v:.0f} | {v / limit['memcpy']:.2f} | {v / limit['loop']:.2f} |"
                   for path, k, v in limit["rows"]]
     lines += ["", "What this column does not capture: the time an instruction takes. Every instruction costs "
-              f"the same {ns} ns, so cache and TLB misses, memory bandwidth, the length of a `rep movs` "
-              "(QEMU counts each of its iterations as one instruction, whatever it moves: hence memcpy()'s "
-              "high figure) and the cost of a division against an addition are not in it; nor is time spent "
+              f"the same {ns} ns, so cache and TLB misses, memory bandwidth, the width of a move "
+              "(a 32-byte vector move costs what a one-byte one does: hence memcpy()'s figure, far above "
+              "the 8-byte page loop's) and the cost of a division against an addition are not in it; nor is time spent "
               "outside the guest's instructions: the host's devices (the serial port, the disk) answer in no "
               "guest time, and an idle guest's clock jumps to its next timer at once (sleep=off). It weighs "
               "code paths by the work they execute; the host-clock column weighs them by the time they take "

@@ -188,7 +188,9 @@ esac
 # arm64 AAVMF, qemu-efi-aarch64, with a copy of its variable store), which
 # loads the kernel QEMU hands it through its EFI stub. On arm64 with the GIC's
 # ITS on: UEFI's persistent reservations keep the LPI tables out of the next
-# kernel's way (see the virt options below).
+# kernel's way (see the virt options below). The arm64 path does not work yet:
+# under QEMU 7.2's TCG the firmware never reached the kernel (900 s), so
+# kexec-efi is not in the arm64 tier.
 firmware=()
 its=off
 if [ "$scenario" = kexec-efi ] && [ "$arch" = arm64 ]; then
