@@ -140,7 +140,7 @@ KR_HELPER(unsigned long, nr_section_roots, (void), NR_SECTION_ROOTS)
 KR_HELPER(long, max_physmem_bits, (void), MAX_PHYSMEM_BITS)
 #endif /* CONFIG_KEXEC_RUST_CRASH */
 
-#ifdef CONFIG_KEXEC_RUST_RELOCATE
+#if defined(CONFIG_KEXEC_RUST_RELOCATE) && defined(CONFIG_X86)
 #include <asm/cpu.h>
 #include <asm/debugreg.h>
 #include <asm/pgtable.h>
@@ -196,7 +196,52 @@ KR_HELPER(unsigned long, efi_config_tables, (void), efi_config_table)
 KR_HELPER(unsigned long, efi_config_table_size, (void),
 	  efi_enabled(EFI_64BIT) ? sizeof(efi_config_table_64_t) : sizeof(efi_config_table_32_t))
 #endif /* CONFIG_EFI */
-#endif /* CONFIG_KEXEC_RUST_RELOCATE */
+#endif /* CONFIG_KEXEC_RUST_RELOCATE && CONFIG_X86 */
+
+#if defined(CONFIG_KEXEC_RUST_RELOCATE) && defined(CONFIG_ARM64)
+#include <linux/cpumask.h>
+#include <linux/irq.h>
+#include <linux/smp.h>
+#include <asm/cacheflush.h>
+#include <asm/daifflags.h>
+#include <asm/memory.h>
+#include <asm/mmu_context.h>
+#include <asm/sections.h>
+#include <asm/smp.h>
+#include <asm/trans_pgd.h>
+#include <asm/virt.h>
+
+/* machine_kexec (kexec_rust/arch/arm64/machine_kexec.rs). */
+KR_HELPER(bool, cpus_stuck_in_kernel, (void), cpus_are_stuck_in_kernel())
+KR_HELPER(unsigned int, online_cpus, (void), num_online_cpus())
+KR_HELPER(int, this_cpu, (void), smp_processor_id())
+KR_HELPER(bool, hyp_nvhe, (void), is_hyp_nvhe())
+KR_VOID(hyp_set_vectors, (phys_addr_t vectors), __hyp_set_vectors(vectors))
+KR_HELPER(unsigned long, linear_map_start, (void), _PAGE_OFFSET(vabits_actual))
+KR_HELPER(unsigned long, linear_map_end, (void), PAGE_END)
+KR_HELPER(phys_addr_t, zero_page_pa, (void), __pa_symbol(empty_zero_page))
+KR_HELPER(int, trans_pgd_create_copy,
+	  (struct trans_pgd_info *info, pgd_t **pgd, unsigned long start, unsigned long end),
+	  trans_pgd_create_copy(info, pgd, start, end))
+KR_HELPER(int, trans_pgd_idmap_page,
+	  (struct trans_pgd_info *info, phys_addr_t *ttbr0, unsigned long *t0sz, void *page),
+	  trans_pgd_idmap_page(info, ttbr0, t0sz, page))
+KR_HELPER(int, trans_pgd_copy_el2_vectors, (struct trans_pgd_info *info, phys_addr_t *vectors),
+	  trans_pgd_copy_el2_vectors(info, vectors))
+KR_VOID(dcache_clean_inval_poc, (unsigned long start, unsigned long end),
+	dcache_clean_inval_poc(start, end))
+KR_VOID(icache_inval_pou, (unsigned long start, unsigned long end), icache_inval_pou(start, end))
+KR_VOID(daif_mask, (void), local_daif_mask())
+KR_VOID(install_ttbr0, (phys_addr_t ttbr0, unsigned long t0sz), cpu_install_ttbr0(ttbr0, t0sz))
+KR_VOID(irq_disable, (void), local_irq_disable())
+KR_VOID(crash_smp_send_stop, (void), crash_smp_send_stop())
+KR_HELPER(bool, crash_stop_failed, (void), smp_crash_stop_failed())
+KR_VOID(mask_interrupts, (void), machine_kexec_mask_interrupts())
+
+/* The stub (kexec_rust/arch/arm64/relocate_kernel.S): its bounds. */
+KR_HELPER(unsigned long, stub_start, (void), (unsigned long)__relocate_new_kernel_start)
+KR_HELPER(unsigned long, stub_end, (void), (unsigned long)__relocate_new_kernel_end)
+#endif /* CONFIG_KEXEC_RUST_RELOCATE && CONFIG_ARM64 */
 
 #ifdef CONFIG_KEXEC_RUST_FILE
 #include <asm/crash.h>

@@ -49,7 +49,8 @@ mod file;
 pub mod hole;
 mod kexec;
 #[cfg(CONFIG_KEXEC_RUST_RELOCATE)]
-#[path = "../arch/x86/machine_kexec.rs"]
+#[cfg_attr(CONFIG_X86_64, path = "../arch/x86/machine_kexec.rs")]
+#[cfg_attr(CONFIG_ARM64, path = "../arch/arm64/machine_kexec.rs")]
 mod machine_kexec;
 pub mod purgatory;
 pub mod request;

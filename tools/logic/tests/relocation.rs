@@ -37,6 +37,52 @@ extern "sysv64" {
     fn kexec_logic_stub_walk(head: u64);
 }
 
+// The arm64 stub's copy loop, as an AAPCS64 function `walk(head, _, offset)`
+// (see arch/arm64/relocate_walk.S), with a plain dc civac loop for the cache
+// maintenance the kernel does with its own macro. On an x86_64 host these
+// tests run under qemu-aarch64-static (tools/logic/arm64-test.sh).
+#[cfg(target_arch = "aarch64")]
+std::arch::global_asm!(
+    r".macro kr_clean_to_poc start, end, linesz, tmp
+	sub	\tmp, \linesz, #1
+	bic	\start, \start, \tmp
+1:	dc	civac, \start
+	add	\start, \start, \linesz
+	cmp	\start, \end
+	b.lo	1b
+.endm",
+    ".text",
+    ".p2align 4",
+    "kexec_logic_stub_walk_a64:",
+    include_str!("../../../arch/arm64/relocate_walk.S"),
+    "ret",
+);
+
+#[cfg(target_arch = "aarch64")]
+extern "C" {
+    fn kexec_logic_stub_walk_a64(head: u64, unused: u64, phys_offset: u64);
+}
+
+/// Runs the stub's own copy loop over the list at `head`, on the host.
+///
+/// # Safety
+///
+/// The list and every page it names are in this process's memory at the
+/// addresses the entries hold, and only destination pages may be written.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+unsafe fn stub_walk(head: u64) {
+    // SAFETY: by the caller's contract.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        kexec_logic_stub_walk(head)
+    };
+    // SAFETY: by the caller's contract; no offset: entries hold host addresses.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        kexec_logic_stub_walk_a64(head, 0, 0)
+    };
+}
+
 /// One page of simulated memory, page-aligned in the host too.
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(C, align(4096))]
@@ -308,19 +354,19 @@ fn run_case_loading(seed: u64, order: Order, pages: u64, control_first: bool, re
         }
     }
     // The same list through the stub's own assembly, from the same memory.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
         let by_model = m.mem.clone();
         m.mem.copy_from_slice(&before_all);
         // SAFETY: the model just walked this list inside `m.mem`, whose pages
         // sit at the addresses the entries name; the walk writes destination
         // pages only, all of them inside `m.mem`.
-        unsafe { kexec_logic_stub_walk(list.head()) };
+        unsafe { stub_walk(list.head()) };
         if let Some(i) = (0..m.mem.len()).find(|&i| m.mem[i] != by_model[i]) {
             panic!("seed {seed} {order:?}: the stub's assembly and the model differ in page {i}");
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     let _ = before_all;
     // Freeing the image returns every page the list owns, each once: only the
     // control page (kept on its own list in the kernel) is still allocated.
@@ -363,11 +409,11 @@ fn empty_image_is_just_done() {
     let list = Planner::new(&mut m, valid).finish();
     assert_eq!(list.head(), IND_DONE);
     assert_eq!(entry::relocate(&mut m, list.head(), 4), Some(0));
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
         let before = m.mem.clone();
         // SAFETY: the list is just IND_DONE: the walk reads and writes nothing.
-        unsafe { kexec_logic_stub_walk(list.head()) };
+        unsafe { stub_walk(list.head()) };
         assert!(m.mem == before);
     }
 }
@@ -441,5 +487,42 @@ fn out_of_order_loads_relocate_exactly_too() {
         for order in [Order::Random, Order::DestinationsFirst] {
             run_case_loading(seed * 6271, order, 1024, seed % 2 == 0, true);
         }
+    }
+}
+
+/// The arm64 walk turns each physical address of the list into the address it
+/// copies through (the linear map's copy) by subtracting the offset it is
+/// given: entries here hold host address + offset. It also leaves a page that
+/// is its own source in place, and stops at IND_DONE.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn arm64_walk_subtracts_the_linear_map_offset() {
+    use kexec_logic::entry::{IND_DESTINATION, IND_INDIRECTION};
+    let (mut mem, base) = host_memory(5);
+    let offset = 0x4000_0000_0000u64;
+    let at = |i: u64| base + i * PAGE_SIZE;
+    // Page 0: the indirection page; 1: a source; 2-3: the destination, whose
+    // second page is its own source; 4: untouched.
+    for (i, p) in mem.iter_mut().enumerate() {
+        p.0 = [0x1111_0000 * (i as u64 + 1); ENTRIES_PER_PAGE];
+    }
+    mem[1].0[7] = 0xfeed;
+    let list = [
+        (at(2) + offset) | IND_DESTINATION,
+        (at(1) + offset) | IND_SOURCE,
+        (at(3) + offset) | IND_SOURCE,
+        IND_DONE,
+    ];
+    mem[0].0[..list.len()].copy_from_slice(&list);
+    let want: Vec<Page> = {
+        let mut w = mem.clone();
+        w[2] = w[1];
+        w
+    };
+    // SAFETY: every entry names a page of `mem` once the offset is taken off;
+    // the walk writes page 2 only (page 3 is in place).
+    unsafe { kexec_logic_stub_walk_a64((at(0) + offset) | IND_INDIRECTION, 0, offset) };
+    for i in 0..mem.len() {
+        assert!(mem[i] == want[i], "page {i} differs after the walk");
     }
 }
