@@ -20,9 +20,10 @@
 #                    hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback on both, the
 #                    comparisons between them, and every part of ours in Rust
 #   --tier arm64     the arm64-stock and arm64-rust kernels (QEMU virt, TCG):
-#                    boot kexec kexec-file unload kexec-big kdump kdump-file
-#                    crashkernel-bad1..3 errno vmcore-pattern vmcore-bad on both,
-#                    the build checks and the
+#                    boot kexec kexec-file kexec-efi unload kexec-big kdump
+#                    kdump-file kexec-el2 kdump-el2 crashkernel-bad1..3 errno vmcore-pattern
+#                    vmcore-bad on both, the arm64 stub's copy loop against the
+#                    model under qemu-aarch64-static, the build checks and the
 #                    comparisons between them
 #   --tier all       all five
 #
@@ -70,18 +71,21 @@ DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug
 FEATURE_SCENARIOS=" handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback "
 # The arm64 flavours' (kexec_file_load's arm64 Image loader and machine_kexec
 # are still C there: see the admin guide).
-ARM64_SCENARIOS=" boot kexec kexec-file unload kexec-big kdump kdump-file crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno vmcore-pattern vmcore-bad "
+ARM64_SCENARIOS=" boot kexec kexec-file kexec-efi unload kexec-big kdump kdump-file kexec-el2 kdump-el2 crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno vmcore-pattern vmcore-bad "
+# The arm64 flavours' only: the jump through EL2 (nVHE).
+ARM64_ONLY_SCENARIOS=" kexec-el2 kdump-el2 "
 runs_on() { # FLAVOUR SCENARIO
     case $1 in
         handover-*) [ "${HANDOVER_SCENARIOS#* $2 }" != "$HANDOVER_SCENARIOS" ] ;;
         arm64-*) [ "${ARM64_SCENARIOS#* $2 }" != "$ARM64_SCENARIOS" ] ;;
         distro-*) [ "${DISTRO_SCENARIOS#* $2 }" != "$DISTRO_SCENARIOS" ] ;;
-        *) [ "${FEATURE_SCENARIOS#* $2 }" = "$FEATURE_SCENARIOS" ] ;;
+        *) [ "${FEATURE_SCENARIOS#* $2 }" = "$FEATURE_SCENARIOS" ] &&
+            [ "${ARM64_ONLY_SCENARIOS#* $2 }" = "$ARM64_ONLY_SCENARIOS" ] ;;
     esac
 }
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
-    scenarios=(boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi kexec-l4 unload kexec-big kdump kdump-file
+    scenarios=(boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi kexec-l4 kexec-el2 unload kexec-big kdump kdump-file kdump-el2
                crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno errno-file stub-exception
                vmcore-pattern vmcore-bad crash-types leak fuzz race handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma
                kdump-high kdump-fallback)
@@ -142,6 +146,20 @@ for f in "${kernels[@]}"; do
     "$REPO/scripts/build-kernel.sh" "$f"
     "$REPO/tools/initramfs/build.sh" "$f"
 done
+# The arm64 stub's copy loop (arch/arm64/relocate_walk.S) against the Rust
+# model on every planned image, as the x86 one in "host cargo test", built for
+# aarch64 and run under qemu-aarch64-static (the arm64 std is fetched by
+# scripts/fetch-arm64.sh, which the arm64 kernel builds run).
+if has arm64-rust; then
+    log "host tests: the arm64 relocation tests under qemu-aarch64-static"
+    a64_log=$CACHE/arm64-relocation-test.log
+    if "$REPO/tools/logic/arm64-test.sh" >"$a64_log" 2>&1 && line=$(grep '^test result: ok' "$a64_log"); then
+        record PASS "host arm64 relocation tests (the arm64 stub's walk vs the model, qemu-aarch64-static): $(echo "$line" | grep -o '[0-9]* passed')"
+    else
+        tail -n 40 "$a64_log"
+        record FAIL "host arm64 relocation tests (log: $a64_log)"
+    fi
+fi
 # What each flavour compiled: ours replaces these objects, the stock one keeps them.
 # A stale object from an earlier configuration would not be in built-in.a.
 replaced=(kernel/kexec.o kernel/kexec_core.o kernel/crash_reserve.o kernel/crash_core.o kernel/vmcore_info.o
@@ -189,11 +207,12 @@ for obj in "${replaced[@]}"; do
         fi
     done
 done
-# arm64: the generic objects ours replaces are gone; the arm64 ones that stay
-# C (machine_kexec and its stub, kexec_file_load's Image loader) are built in both.
+# arm64: the generic and arm64 objects ours replaces are gone; the ones that
+# stay C (kexec_file_load and its Image loader) are built in both.
 if has arm64-rust; then
     for obj in kernel/kexec.o kernel/kexec_core.o kernel/crash_reserve.o kernel/crash_core.o kernel/vmcore_info.o \
-        fs/proc/vmcore.o kernel/elfcorehdr.o; do
+        fs/proc/vmcore.o kernel/elfcorehdr.o arch/arm64/kernel/machine_kexec.o arch/arm64/kernel/relocate_kernel.o \
+        arch/arm64/kernel/cpu-reset.o arch/arm64/kernel/crash_dump.o; do
         if built_in arm64-rust "$obj"; then
             record FAIL "arm64-rust build: $obj is still built"
         elif ! built_in arm64-stock "$obj"; then
@@ -202,8 +221,7 @@ if has arm64-rust; then
             record PASS "arm64-rust build: no $obj (arm64-stock has it)"
         fi
     done
-    for obj in arch/arm64/kernel/machine_kexec.o arch/arm64/kernel/relocate_kernel.o kernel/kexec_file.o \
-        arch/arm64/kernel/kexec_image.o; do
+    for obj in kernel/kexec_file.o arch/arm64/kernel/machine_kexec_file.o arch/arm64/kernel/kexec_image.o; do
         if built_in arm64-rust "$obj" && built_in arm64-stock "$obj"; then
             record PASS "arm64-rust build: $obj still C on arm64, as on arm64-stock"
         else

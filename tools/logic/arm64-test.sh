@@ -15,4 +15,4 @@ env RUSTC=/usr/bin/rustc \
     RUSTFLAGS="--sysroot=$sysroot -C target-feature=+crt-static" \
     CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
     CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64-static \
-    cargo test --quiet --target aarch64-unknown-linux-gnu -p kexec-logic --test relocation 2>&1
+    cargo test --quiet --target aarch64-unknown-linux-gnu -p kexec-logic --test relocation "$@" 2>&1

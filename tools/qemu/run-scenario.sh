@@ -40,8 +40,8 @@ crashkernel=${CRASHKERNEL:-96M}
 # The stage whose KR-DONE ends a successful run.
 case $scenario in
     boot | errno | errno-file | crash-shrink | leak | fuzz | fuzz-long | race | kexec-sig-nolockdown) final=1 ;;
-    kexec | kexec-file | kexec-efi | kexec-l4 | unload | kexec-big | bench-copy | kexec-sig | handover | kexec-cma) final=2 ;;
-    kdump | kdump-file | vmcore-pattern | vmcore-bad | crash-types | kdump-cma) final=capture ;;
+    kexec | kexec-file | kexec-efi | kexec-l4 | kexec-el2 | unload | kexec-big | bench-copy | kexec-sig | handover | kexec-cma) final=2 ;;
+    kdump | kdump-file | kdump-el2 | vmcore-pattern | vmcore-bad | crash-types | kdump-cma) final=capture ;;
     # With room for DIMMs, QEMU adds an SRAT whose hotpluggable range a NUMA
     # capture kernel (Debian's configuration) spends some 34 MiB more on: 96
     # MiB no longer boots it.
@@ -111,7 +111,7 @@ append="console=$console panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 [ "$scenario" = crash-types ] || append="$append nowatchdog"
 disk=()
 case $scenario in
-    kdump | kdump-file | errno | errno-file | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload | crash-types | leak | \
+    kdump | kdump-file | kdump-el2 | errno | errno-file | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload | crash-types | leak | \
         fuzz | fuzz-long | race | hotplug | hotplug-load | virtio-mem | kdump-cma | kdump-high | kdump-fallback)
         append="$append crashkernel=$crashkernel" ;;
 esac
@@ -188,9 +188,11 @@ esac
 # arm64 AAVMF, qemu-efi-aarch64, with a copy of its variable store), which
 # loads the kernel QEMU hands it through its EFI stub. On arm64 with the GIC's
 # ITS on: UEFI's persistent reservations keep the LPI tables out of the next
-# kernel's way (see the virt options below). The arm64 path does not work yet:
-# under QEMU 7.2's TCG the firmware never reached the kernel (900 s), so
-# kexec-efi is not in the arm64 tier.
+# kernel's way (see the virt options below). And without ACPI (acpi=off):
+# with it the firmware hands the kernel ACPI tables and a device tree without
+# the timer, which a kernel built without ACPI cannot boot on ("Unable to
+# initialise architected timer", then a halt in machine_restart that looked
+# like firmware that never reached the kernel).
 firmware=()
 its=off
 if [ "$scenario" = kexec-efi ] && [ "$arch" = arm64 ]; then
@@ -199,7 +201,7 @@ if [ "$scenario" = kexec-efi ] && [ "$arch" = arm64 ]; then
     # (No network card: the firmware would try to boot from it first.)
     firmware=(-drive "if=pflash,format=raw,readonly=on,file=$AAVMF_CODE" -drive "if=pflash,format=raw,file=$dir/vars.fd"
               -nic none)
-    its=on
+    its=on,acpi=off
 elif [ "$scenario" = kexec-efi ]; then
     [ -f "$OVMF" ] || die "no UEFI firmware at $OVMF: run scripts/setup.sh"
     firmware=(-bios "$OVMF")
@@ -208,7 +210,8 @@ if [ "$scenario" = kdump-high ] || [ "$scenario" = kdump-fallback ]; then
     truncate -s 8G "$dir/vmcore.img"
     disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
 fi
-if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ] || [ "$scenario" = crash-types ] || [ "$scenario" = kdump-cma ]; then
+if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ] || [ "$scenario" = kdump-el2 ] || [ "$scenario" = crash-types ] ||
+    [ "$scenario" = kdump-cma ]; then
     truncate -s 4G "$dir/vmcore.img"
     disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
 fi
@@ -288,9 +291,16 @@ case $flavour in distro-*) accel=tcg,thread=single ;; esac
 # persistent memory reservation to keep the next kernel out of them; the
 # stock kernel then overwrites its own text as it takes them over (its
 # property table, 0xc2 bytes, over mutex_init_generic). GICv3 still.
+# kexec-el2, kdump-el2: the guest starts at EL2 (virtualization=on), and
+# id_aa64mmfr1.vh=0 makes the kernel drop to EL1 under the hyp stub (nVHE).
+virt=
+case $scenario in *-el2)
+    [ "$arch" = arm64 ] || die "$scenario is an arm64 scenario"
+    virt=,virtualization=on append="$append id_aa64mmfr1.vh=0 krkeep=id_aa64mmfr1.vh=0" ;;
+esac
 qemu=(qemu-system-x86_64 -accel "$accel" -machine q35 -cpu max)
 [ "$arch" = x86_64 ] ||
-    qemu=(qemu-system-aarch64 -accel "$accel" -machine "virt,gic-version=3,its=$its,dtb-randomness=off"
+    qemu=(qemu-system-aarch64 -accel "$accel" -machine "virt,gic-version=3,its=$its,dtb-randomness=off$virt"
           -cpu "${QEMU_ARM64_CPU:-max,pauth-impdef=on}")
 
 start=$(date +%s.%N)
@@ -552,7 +562,7 @@ if [ "$scenario" = vmcore-pattern ]; then
     [ -n "$what" ] || verdict FAIL "no summary from vmcore-pattern check"
     verdict PASS "$what, in $(cat "$dir/elapsed")s"
 fi
-if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ]; then
+if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ] || [ "$scenario" = kdump-el2 ]; then
     "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
         { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }
     verdict PASS "$(tail -n 1 "$dir/check.log") in $(cat "$dir/elapsed")s"

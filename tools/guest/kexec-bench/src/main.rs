@@ -49,7 +49,8 @@
 //!
 //! The segments of `load` are not a bootable image (no purgatory): they are what
 //! kexec_load copies, which is what is timed. The kernel goes to 16 MiB, the
-//! initrd to 256 MiB, as kexec-tools would place them on a small machine.
+//! initrd to 256 MiB (into RAM: above 1 GiB on arm64's virt machine), as
+//! kexec-tools would place them on a small machine.
 
 use std::fs::File;
 use std::io::{Error, Read};
@@ -60,8 +61,13 @@ use std::time::Instant;
 mod memory;
 
 const MIB: usize = 1 << 20;
-const KERNEL_DEST: u64 = 16 << 20;
-const INITRD_DEST: u64 = 256 << 20;
+/// Where RAM starts: 0 on a PC, 1 GiB on QEMU's arm64 virt machine.
+#[cfg(target_arch = "aarch64")]
+const RAM_BASE: u64 = 0x4000_0000;
+#[cfg(not(target_arch = "aarch64"))]
+const RAM_BASE: u64 = 0;
+const KERNEL_DEST: u64 = RAM_BASE + (16 << 20);
+const INITRD_DEST: u64 = RAM_BASE + (256 << 20);
 
 #[repr(C)]
 struct Seg {
