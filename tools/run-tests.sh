@@ -21,7 +21,7 @@
 #                    comparisons between them, and every part of ours in Rust
 #   --tier arm64     the arm64-stock and arm64-rust kernels (QEMU virt, TCG):
 #                    boot kexec kexec-file kexec-efi unload kexec-big kdump
-#                    kdump-file kexec-el2 kdump-el2 crashkernel-bad1..3 errno vmcore-pattern
+#                    kdump-file kexec-el2 kdump-el2 kdump-high crashkernel-bad1..3 errno vmcore-pattern
 #                    vmcore-bad on both, the arm64 stub's copy loop against the
 #                    model under qemu-aarch64-static, the build checks and the
 #                    comparisons between them
@@ -71,7 +71,7 @@ DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug
 FEATURE_SCENARIOS=" handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback "
 # The arm64 flavours' (kexec_file_load's arm64 Image loader and machine_kexec
 # are still C there: see the admin guide).
-ARM64_SCENARIOS=" boot kexec kexec-file kexec-efi unload kexec-big kdump kdump-file kexec-el2 kdump-el2 crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno vmcore-pattern vmcore-bad "
+ARM64_SCENARIOS=" boot kexec kexec-file kexec-efi unload kexec-big kdump kdump-file kexec-el2 kdump-el2 kdump-high crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno vmcore-pattern vmcore-bad "
 # The arm64 flavours' only: the jump through EL2 (nVHE).
 ARM64_ONLY_SCENARIOS=" kexec-el2 kdump-el2 "
 runs_on() { # FLAVOUR SCENARIO
@@ -254,7 +254,14 @@ for s in "${scenarios[@]}"; do
     fi
     case $s in
         vmcore-bad)
+            # The case list comes from the host's build of the guest program,
+            # which only the x86 initramfs builds make: build it here as they
+            # do (an arm64-only run has none), and never run no cases.
+            (cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static -C strip=symbols" \
+                cargo build --quiet --release --target x86_64-unknown-linux-gnu -p kexec-errno -p kexec-bench \
+                    -p vmcore-pattern -p kexec-fuzz) || die "building the host's vmcore-pattern failed"
             read -ra bad_cases <<<"$("$CARGO_TARGET/x86_64-unknown-linux-gnu/release/vmcore-pattern" badcases)"
+            [ ${#bad_cases[@]} -gt 0 ] || die "vmcore-pattern badcases listed no case"
             cases=("${bad_cases[@]}") debug_cases=" $DEBUG_BAD_CASES " ;;
         crash-types) read -ra cases <<<"$CRASH_TYPES"; debug_cases=" $DEBUG_CRASH_TYPES " ;;
         *) cases=("") debug_cases="" ;;

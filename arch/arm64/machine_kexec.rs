@@ -132,8 +132,9 @@ impl<'a> Tables<'a> {
     fn copy_el2_vectors(&mut self) -> Result<u64> {
         let mut vectors = 0;
         // SAFETY: as above.
-        let ret =
-            unsafe { bindings::kexec_rust_trans_pgd_copy_el2_vectors(&mut self.info, &mut vectors) };
+        let ret = unsafe {
+            bindings::kexec_rust_trans_pgd_copy_el2_vectors(&mut self.info, &mut vectors)
+        };
         if ret != 0 {
             pr_err!("kexec: no control page left for the EL2 vectors ({ret})\n");
             return Err(Error::from_errno(ret));
@@ -198,7 +199,9 @@ fn post_load(image: &mut Kimage) -> Result {
     unsafe { core::ptr::copy_nonoverlapping(start as *const u8, control as *mut u8, len) };
     clean_to_poc(control, len);
     // SAFETY: the same range, now clean to the point of coherency.
-    unsafe { bindings::kexec_rust_icache_inval_pou(control as c_ulong, (control + len) as c_ulong) };
+    unsafe {
+        bindings::kexec_rust_icache_inval_pou(control as c_ulong, (control + len) as c_ulong)
+    };
 
     // PA - VA of the linear map, modulo 2^64 (the linear map lies above RAM).
     let phys_offset = (page::virt_to_boot_phys(control) as usize).wrapping_sub(control);
