@@ -203,8 +203,12 @@ fn post_load(image: &mut Kimage) -> Result {
         bindings::kexec_rust_icache_inval_pou(control as c_ulong, (control + len) as c_ulong)
     };
 
-    // PA - VA of the linear map, modulo 2^64 (the linear map lies above RAM).
-    let phys_offset = (page::virt_to_boot_phys(control) as usize).wrapping_sub(control);
+    // PA - VA of the linear map, modulo 2^64 (the linear map lies above RAM),
+    // from an untagged address: `control` came from page_address(), which
+    // carries a memory tag under KASAN_HW_TAGS, and the stub's addresses must
+    // carry none (the match-all tag), or MTE would check them in the copy.
+    let control_pa = page::virt_to_boot_phys(control);
+    let phys_offset = (control_pa as usize).wrapping_sub(page::boot_phys_to_virt(control_pa));
     // SAFETY: a pure query.
     let zero_page = unsafe { bindings::kexec_rust_zero_page_pa() };
     let arch = &mut image.c_mut().arch;
@@ -214,7 +218,7 @@ fn post_load(image: &mut Kimage) -> Result {
     arch.el2_vectors = vectors;
     arch.zero_page = zero_page;
     arch.phys_offset = phys_offset as c_ulong;
-    arch.kern_reloc = page::virt_to_boot_phys(control);
+    arch.kern_reloc = control_pa;
     Ok(())
 }
 
