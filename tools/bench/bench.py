@@ -227,20 +227,17 @@ def span(args, r, start, end):
 
 
 def copy_time(args, flavour, with_bytes=False):
-    """One boot of bench-copy: ms from "Starting new kernel" to "I'm in
-    purgatory" (x86); on arm64 from machine_kexec's "Bye!", printed just
-    before the jump, to purgatory's first line (kexec -l --serial), so the
-    stub's copy and cache cleaning, the MMU switched off and purgatory's
-    start. With `with_bytes`, also the bytes copied (the guest says)."""
+    """One boot of bench-copy: ms from "Starting new kernel" to purgatory's
+    "I'm in purgatory" (kexec -l --console-serial); on arm64 from
+    machine_kexec's "Bye!", printed just before the jump, to the same line
+    (kexec -l --serial=ttyAMA0), so the stub's copy and cache cleaning, the
+    MMU switched off and purgatory's start. With `with_bytes`, also the bytes
+    copied (the guest says)."""
     r = Run(args, flavour, "bench-copy", "1G")
     if not r.ok("2"):
         r.fail("the 64 MiB image did not arrive intact in the second kernel")
-    if flavour.startswith("arm64-"):
-        t0, _ = r.first(r"\bBye!")
-        t1, _ = r.first(r"^purgatory: entry=")
-    else:
-        t0, _ = r.first(r"Starting new kernel")
-        t1, _ = r.first(r"I'm in purgatory")
+    t0, _ = r.first(r"\bBye!" if flavour.startswith("arm64-") else r"Starting new kernel")
+    t1, _ = r.first(r"I'm in purgatory")
     if t0 is None or t1 is None:
         r.fail("no start line ('Starting new kernel', 'Bye!') or no purgatory line")
     if not with_bytes:
@@ -353,7 +350,7 @@ def arm64_series(args, reps):
              "(our machine_kexec and relocate stub; kexec_file_load is C on both).",
              f"{reps} repetitions per kernel, alternating; {args.loads} loads per boot, {args.copies} copy boots "
              "per repetition (their median); host clock on the serial lines, as in the x86 table. The copy "
-             "runs from machine_kexec's `Bye!` to the first line of kexec-tools' purgatory (`kexec -l "
+             "runs from machine_kexec's `Bye!` to kexec-tools' purgatory's first line (`kexec -l "
              "--serial=ttyAMA0`): the stub's copy of the kernel and the 64 MiB initrd with the MMU on, the "
              "cleaning of every page to the point of coherency, the MMU switched off and purgatory's start; "
              "its speed is the bytes the guest loaded over that time. Cells: median (min-max); the ratio "
