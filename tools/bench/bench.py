@@ -1220,6 +1220,8 @@ def main():
         icount_series(args, args.icount_only)
         return
     if args.arm64:
+        if args.arm64 < 2:
+            ap.error("--arm64 needs at least 2 repetitions per kernel (one pair has no interval)")
         arm64_series(args, args.arm64)
         return
 
