@@ -140,6 +140,11 @@ KR_HELPER(unsigned long, nr_section_roots, (void), NR_SECTION_ROOTS)
 KR_HELPER(long, max_physmem_bits, (void), MAX_PHYSMEM_BITS)
 #endif /* CONFIG_KEXEC_RUST_CRASH */
 
+#ifdef CONFIG_KEXEC_RUST_RELOCATE
+/* machine_kexec, both architectures. */
+KR_VOID(irq_disable, (void), local_irq_disable())
+#endif
+
 #if defined(CONFIG_KEXEC_RUST_RELOCATE) && defined(CONFIG_X86)
 #include <asm/cpu.h>
 #include <asm/debugreg.h>
@@ -150,7 +155,6 @@ KR_HELPER(long, max_physmem_bits, (void), MAX_PHYSMEM_BITS)
 #include <linux/cc_platform.h>
 
 /* machine_kexec (kexec_rust/arch/x86/machine_kexec.rs). */
-KR_VOID(irq_disable, (void), local_irq_disable())
 KR_VOID(hw_breakpoint_disable, (void), hw_breakpoint_disable())
 KR_VOID(cet_disable, (void), cet_disable())
 KR_HELPER(bool, cache_incoherent, (void), this_cpu_read(cache_state_incoherent))
@@ -233,7 +237,6 @@ KR_VOID(dcache_clean_inval_poc, (unsigned long start, unsigned long end),
 KR_VOID(icache_inval_pou, (unsigned long start, unsigned long end), icache_inval_pou(start, end))
 KR_VOID(daif_mask, (void), local_daif_mask())
 KR_VOID(install_ttbr0, (phys_addr_t ttbr0, unsigned long t0sz), cpu_install_ttbr0(ttbr0, t0sz))
-KR_VOID(irq_disable, (void), local_irq_disable())
 KR_VOID(crash_smp_send_stop, (void), crash_smp_send_stop())
 KR_HELPER(bool, crash_stop_failed, (void), smp_crash_stop_failed())
 KR_VOID(mask_interrupts, (void), machine_kexec_mask_interrupts())

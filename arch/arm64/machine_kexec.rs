@@ -170,9 +170,6 @@ fn prepare(image: &Kimage) -> Result {
 /// Readies a loaded image for [`jump`] (see the module's description).
 fn post_load(image: &mut Kimage) -> Result {
     let in_place = image.c().head & bindings::IND_DONE as c_ulong != 0;
-    let arch = &mut image.c_mut().arch;
-    arch.ttbr1 = 0;
-    arch.el2_vectors = 0;
     if in_place {
         for seg in image.segments().as_slice() {
             clean_to_poc(page::boot_phys_to_virt(seg.mem), seg.memsz as usize);
