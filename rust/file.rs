@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! kexec_file_load(2) in Rust, in place of kernel/kexec_file.c and
-//! arch/x86/kernel/kexec-bzimage64.c (`CONFIG_KEXEC_RUST_FILE`).
+//! kexec_file_load(2) in Rust, in place of kernel/kexec_file.c and the
+//! arch's loader: arch/x86/kernel/kexec-bzimage64.c, or on arm64
+//! arch/arm64/kernel/kexec_image.c and machine_kexec_file.c
+//! (`CONFIG_KEXEC_RUST_FILE`).
 //!
 //! * `load`: the system call, in the order of the C implementation (so an
 //!   input that breaks several rules gets the same errno): permission, flags,
@@ -11,12 +13,14 @@
 //!   with its LSM hooks and write denial) and the command line.
 //! * `place`: `kexec_add_buffer` and the search for a hole in System RAM or in
 //!   the crash reservation, over the pure search of [`crate::hole`].
-//! * `purgatory`: the purgatory built into the kernel, laid out by
+//! * `purgatory` (x86_64): the purgatory built into the kernel, laid out by
 //!   [`crate::purgatory`], relocated by the x86 code, and its variables.
-//! * `digest`: the SHA-256 of the segments that purgatory checks.
+//! * `digest` (x86_64): the SHA-256 of the segments that purgatory checks.
 //! * `sig`: the signature and lockdown rules (`CONFIG_KEXEC_SIG`).
-//! * `bzimage64` (arch/x86/ of the overlay): the x86_64 bzImage loader, over
-//!   the pure rules and layout of [`crate::bzimage`].
+//! * `loader`: the arch's image loader. On x86_64 arch/x86/bzimage64.rs of
+//!   the overlay, the bzImage loader over the pure rules and layout of
+//!   [`crate::bzimage`]; on arm64 arch/arm64/image.rs, the Image loader over
+//!   [`crate::arm64_image`], which has no purgatory (and so no digest).
 //! * `ffi`: the functions C calls: the system call's entry, `kexec_add_buffer`
 //!   for crash.c, and the cleanup `kimage_free` runs.
 //!
@@ -35,12 +39,15 @@ macro_rules! dprintk {
     };
 }
 
-#[path = "../arch/x86/bzimage64.rs"]
-mod bzimage64;
+#[cfg(CONFIG_X86_64)]
 mod digest;
 pub(crate) mod ffi;
 mod load;
+#[cfg_attr(CONFIG_X86_64, path = "../arch/x86/bzimage64.rs")]
+#[cfg_attr(CONFIG_ARM64, path = "../arch/arm64/image.rs")]
+mod loader;
 mod place;
+#[cfg(CONFIG_X86_64)]
 mod purgatory;
 mod read;
 #[cfg(CONFIG_KEXEC_SIG)]

@@ -247,13 +247,14 @@ KR_HELPER(unsigned long, stub_end, (void), (unsigned long)__relocate_new_kernel_
 #endif /* CONFIG_KEXEC_RUST_RELOCATE && CONFIG_ARM64 */
 
 #ifdef CONFIG_KEXEC_RUST_FILE
+#include <linux/ima.h>
+#include <linux/security.h>
+#ifdef CONFIG_X86
 #include <asm/crash.h>
 #include <asm/e820/api.h>
 #include <asm/setup.h>
 #include <linux/efi.h>
-#include <linux/ima.h>
 #include <linux/pgtable.h>
-#include <linux/security.h>
 #include <linux/sysfb.h>
 
 /* kexec_file_load (rust/file/, arch/x86/bzimage64.rs): what the loader reads. */
@@ -261,11 +262,47 @@ KR_HELPER(const void *, boot_params, (void), &boot_params)
 KR_HELPER(const void *, e820_table_kexec, (void), e820_table_kexec)
 KR_HELPER(const void *, screen_info, (void), &sysfb_primary_display.screen)
 KR_HELPER(bool, pgtable_l5_enabled, (void), pgtable_l5_enabled())
-KR_HELPER(struct page *, dma_alloc_contiguous, (size_t count, unsigned int order),
-	  dma_alloc_from_contiguous(NULL, count, order, true))
 KR_HELPER(int, crash_load_segments, (struct kimage *image), crash_load_segments(image))
 KR_HELPER(int, crash_setup_memmap_entries, (struct kimage *image, void *params),
 	  crash_setup_memmap_entries(image, params))
+#endif /* CONFIG_X86 */
+#ifdef CONFIG_ARM64
+#include <linux/libfdt.h>
+#include <linux/memblock.h>
+#include <linux/of.h>
+#include <asm/cpufeature.h>
+
+/* kexec_file_load's Image loader (arch/arm64/image.rs): what the CPUs run. */
+KR_HELPER(bool, mixed_endian, (void), system_supports_mixed_endian())
+KR_HELPER(bool, granule_4k, (void), system_supports_4kb_granule())
+KR_HELPER(bool, granule_16k, (void), system_supports_16kb_granule())
+KR_HELPER(bool, granule_64k, (void), system_supports_64kb_granule())
+/* memblock's memory ranges, for the crash ELF core header (see below). */
+KR_VOID(memblock_next_memory, (u64 *idx, phys_addr_t *start, phys_addr_t *end),
+	__next_mem_range(idx, NUMA_NO_NODE, MEMBLOCK_HOTPLUG | MEMBLOCK_DRIVER_MANAGED,
+			 &memblock.memory, NULL, start, end, NULL))
+KR_HELPER(int, crashk_cma_count, (void), crashk_cma_cnt)
+/* The next kernel's device tree (drivers/of/kexec.c), packed: its size. */
+KR_HELPER(void *, of_setup_fdt, (const struct kimage *image, unsigned long initrd,
+				 unsigned long initrd_len, const char *cmdline),
+	  of_kexec_alloc_and_setup_fdt(image, initrd, initrd_len, cmdline, 0))
+KR_HELPER(unsigned long, fdt_pack_size, (void *fdt), (fdt_pack(fdt), fdt_totalsize(fdt)))
+#endif /* CONFIG_ARM64 */
+KR_HELPER(struct page *, dma_alloc_contiguous, (size_t count, unsigned int order),
+	  dma_alloc_from_contiguous(NULL, count, order, true))
+#ifdef CONFIG_ARCH_KEEP_MEMBLOCK
+#include <linux/memblock.h>
+/*
+ * memblock's iterators are macros: each call moves *idx to the next range
+ * (free: in memory and not reserved; or all memory), ULLONG_MAX at the end.
+ */
+KR_VOID(memblock_next_free, (u64 *idx, phys_addr_t *start, phys_addr_t *end),
+	__next_mem_range(idx, NUMA_NO_NODE, MEMBLOCK_NONE, &memblock.memory,
+			 &memblock.reserved, start, end, NULL))
+KR_VOID(memblock_prev_free, (u64 *idx, phys_addr_t *start, phys_addr_t *end),
+	__next_mem_range_rev(idx, NUMA_NO_NODE, MEMBLOCK_NONE, &memblock.memory,
+			     &memblock.reserved, start, end, NULL))
+#endif
 /* Security: lockdown, IMA (stubs when they are not configured). */
 KR_HELPER(int, locked_down_kexec, (void), security_locked_down(LOCKDOWN_KEXEC))
 KR_HELPER(bool, ima_appraise_kexec_signature, (void), ima_appraise_signature(READING_KEXEC_IMAGE))
@@ -290,7 +327,7 @@ KR_HELPER(unsigned int, kho_scratch_count, (void), kho_scratch_cnt)
 KR_HELPER(phys_addr_t, kho_scratch_addr, (unsigned int i), kho_scratch[i].addr)
 KR_HELPER(phys_addr_t, kho_scratch_size, (unsigned int i), kho_scratch[i].size)
 #endif
-#ifdef CONFIG_KEXEC_BZIMAGE_VERIFY_SIG
+#if defined(CONFIG_KEXEC_BZIMAGE_VERIFY_SIG) || defined(CONFIG_KEXEC_IMAGE_VERIFY_SIG)
 #include <linux/verification.h>
 KR_HELPER(int, verify_pe_secondary, (const void *buf, unsigned long len),
 	  verify_pefile_signature(buf, len, VERIFY_USE_SECONDARY_KEYRING,
@@ -299,7 +336,7 @@ KR_HELPER(int, verify_pe_platform, (const void *buf, unsigned long len),
 	  verify_pefile_signature(buf, len, VERIFY_USE_PLATFORM_KEYRING,
 				  VERIFYING_KEXEC_PE_SIGNATURE))
 #endif
-#ifdef CONFIG_EFI
+#if defined(CONFIG_EFI) && defined(CONFIG_X86)
 /* From asm/efi.h, which cannot be included here (see above). */
 extern unsigned long efi_fw_vendor;
 #ifdef CONFIG_EFI_RUNTIME_MAP

@@ -9,22 +9,26 @@
 //! With `CONFIG_KEXEC_RUST_CRASH` it also replaces kernel/crash_reserve.c,
 //! kernel/crash_core.c and kernel/vmcore_info.c: `crashkernel=` and the
 //! reservation, the panic path, the CPU notes, the elfcorehdr and VMCOREINFO
-//! (`crash`). With `CONFIG_KEXEC_RUST_RELOCATE` it also replaces the x86_64
-//! arch code, arch/x86/kernel/machine_kexec_64.c and relocate_kernel_64.S:
-//! `machine_kexec` (arch/x86/machine_kexec.rs of the overlay, a module of this
-//! crate) and the assembly stub next to it. With `CONFIG_KEXEC_RUST_FILE` it
-//! also replaces kernel/kexec_file.c and arch/x86/kernel/kexec-bzimage64.c:
-//! kexec_file_load and the bzImage loader (`file`; without it the C
-//! kexec_file_load calls into this crate through the C functions it provides).
+//! (`crash`). With `CONFIG_KEXEC_RUST_RELOCATE` it also replaces the arch's
+//! machine_kexec and relocate stub (x86_64: arch/x86/kernel/machine_kexec_64.c
+//! and relocate_kernel_64.S; arm64: machine_kexec.c, relocate_kernel.S and
+//! cpu-reset.S): `machine_kexec` (arch/<arch>/machine_kexec.rs of the overlay,
+//! a module of this crate) and the assembly stub next to it. With
+//! `CONFIG_KEXEC_RUST_FILE` it also replaces kernel/kexec_file.c and the arch's
+//! loader (x86_64: kexec-bzimage64.c; arm64: kexec_image.c and
+//! machine_kexec_file.c): kexec_file_load and the bzImage or Image loader
+//! (`file`; without it the C kexec_file_load calls into this crate through
+//! the C functions it provides).
 //! With `CONFIG_KEXEC_RUST_VMCORE` the capture kernel's side is
 //! ours too, in place of fs/proc/vmcore.c, arch/x86/kernel/crash_dump_64.c
 //! and kernel/elfcorehdr.c: `elfcorehdr=` and /proc/vmcore (`vmcore`). The
 //! boot banner names which parts are in Rust.
 //!
 //! `segment`, `request`, `entry`, `control`, `crashkernel`, `elfcore`,
-//! `corehdr`, `vmcoreinfo`, `purgatory`, `hole` and `bzimage` are pure logic, also built and tested on the
+//! `corehdr`, `vmcoreinfo`, `purgatory`, `hole`, `bzimage` and `arm64_image` are pure logic, also built and tested on the
 //! host (tools/logic). The kernel-facing layer is in folders, one per part:
-//! `kexec/` and `crash/` here, `machine_kexec` in arch/x86/ of the overlay.
+//! `kexec/`, `crash/`, `file/` and `vmcore/` here, `machine_kexec` and the
+//! file loaders in arch/<arch>/ of the overlay.
 //! Each has an `ffi` module, the functions C calls, which turn C pointers into
 //! Rust types at once; the types at the edge (`kexec::page::Pages`,
 //! `kexec::image::Kimage` and its owner `ImageBox`,
@@ -34,6 +38,8 @@
 use kernel::prelude::*;
 
 mod abi;
+#[cfg(all(CONFIG_KEXEC_RUST_FILE, CONFIG_ARM64))]
+pub mod arm64_image;
 #[cfg(CONFIG_KEXEC_RUST_FILE)]
 pub mod bzimage;
 pub mod control;

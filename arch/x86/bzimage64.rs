@@ -16,7 +16,8 @@
 
 use super::place;
 use super::purgatory;
-use crate::bzimage::{self, params, Header, Machine, ParamsLayout};
+pub(crate) use crate::bzimage::Header;
+use crate::bzimage::{self, params, Machine, ParamsLayout};
 use crate::kexec::image::Kimage;
 use kernel::alloc::KVVec;
 use kernel::bindings;

@@ -14,8 +14,8 @@
 //! freed when it returns; a replaced or refused image is freed before the
 //! lock is released.
 
+use super::loader;
 use super::read::{Cmdline, FileBuf};
-use super::{bzimage64, digest};
 use crate::kexec::image::{ImageBox, Kimage, KEXEC_TYPE_CRASH};
 use crate::kexec::reservation;
 use crate::kexec::state::{self, kexec_file_dbg_print, KexecLock};
@@ -58,6 +58,10 @@ pub(crate) fn post_load_cleanup(image: &mut Kimage) {
         unsafe { bindings::vfree(c.ima_buffer) };
         c.ima_buffer = core::ptr::null_mut();
     }
+    // arm64: the device tree the loader hung on the image (its copy in the
+    // segment stays).
+    #[cfg(CONFIG_ARM64)]
+    loader::free_buffers(image);
     kexec_file_dbg_print.store(false, ordering::Relaxed);
 }
 
@@ -74,7 +78,7 @@ impl Drop for DebugOutput {
 /// probe and the signature check between the kernel and the initrd.
 struct Inputs {
     kernel: FileBuf,
-    header: crate::bzimage::Header,
+    header: loader::Header,
     initrd: Option<FileBuf>,
     cmdline: Cmdline,
 }
@@ -97,7 +101,7 @@ fn read_inputs(req: &Request) -> Result<Inputs> {
             )
         };
     }
-    let header = bzimage64::probe(kernel.as_slice())?;
+    let header = loader::probe(kernel.as_slice())?;
     #[cfg(CONFIG_KEXEC_SIG)]
     super::sig::validate(kernel.as_slice())?;
     let initrd = if req.flags & NO_INITRAMFS == 0 {
@@ -181,7 +185,8 @@ fn build(req: &Request, crash: bool, lock: &KexecLock) -> Result<ImageBox> {
         // SAFETY: as above; KHO records the FDT's address and the scratch
         // segment's place in the image.
         kernel::error::to_result(unsafe { bindings::kexec_rust_kho_fill_kimage(image.as_ptr()) })?;
-        let mut loaded = bzimage64::load(
+        #[allow(unused_mut)]
+        let mut loaded = loader::load(
             &mut image,
             &inputs.header,
             inputs.kernel.as_slice(),
@@ -191,7 +196,10 @@ fn build(req: &Request, crash: bool, lock: &KexecLock) -> Result<ImageBox> {
         alloc_control(&mut image, crash, lock)?;
 
         crate::kexec::load::prepare(&mut image, req.flags, crash)?;
-        digest::store(&image, &mut loaded.purgatory)?;
+        #[cfg(CONFIG_X86_64)]
+        super::digest::store(&image, &mut loaded.purgatory)?;
+        #[cfg(not(CONFIG_X86_64))]
+        let _ = &mut loaded;
 
         dprintk!("kexec_file: nr_segments = {}\n", image.c().nr_segments);
         crate::kexec::load::copy_segments(&mut image, |image, i| {
@@ -215,8 +223,8 @@ fn build(req: &Request, crash: bool, lock: &KexecLock) -> Result<ImageBox> {
             }
         })?;
         // IMA maps its segment's pages now, to write the measurement list
-        // into them at kexec time. machine_kexec_post_load() is an empty
-        // inline on x86_64.
+        // into them at kexec time (machine_kexec_post_load() ran at the end
+        // of the copy).
         #[cfg(CONFIG_IMA_KEXEC)]
         if !crash {
             // SAFETY: the image is complete; IMA keeps the mapping until the

@@ -6,6 +6,7 @@
 //! A buffer asks for `memsz` bytes aligned to `buf_align` between `buf_min`
 //! and `buf_max`, from the top or from the bottom. The kernel walks the memory
 //! a segment may use (for a normal image every top-level System RAM resource,
+//! or where memblock is kept after boot (arm64) memblock's free ranges,
 //! highest first when placing top-down; for a crash image the reservation) and
 //! takes the first place in the walk that no segment of the image overlaps;
 //! [`crate::hole::search_range`] is that search within one range.
@@ -146,6 +147,10 @@ pub(crate) fn locate(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> Result {
     } else if image.is_crash() {
         let (start, end) = reservation::window_unlocked();
         walk(Walk::Crash { start, end }, &mut each);
+    } else if cfg!(CONFIG_ARCH_KEEP_MEMBLOCK) {
+        // Where memblock is kept after boot (arm64), its free ranges: memory
+        // that boot did not reserve.
+        walk(Walk::MemblockFree { top_down: kbuf.top_down }, &mut each);
     } else if kbuf.top_down {
         walk(Walk::RamTopDown, &mut each);
     } else {
@@ -170,6 +175,10 @@ enum Walk {
     RamBottomUp,
     /// Kexec handover's scratch areas, in their order.
     KhoScratch,
+    /// memblock's memory less its reservations, highest range first if
+    /// `top_down` (only where memblock is kept after boot).
+    #[cfg_attr(not(CONFIG_ARCH_KEEP_MEMBLOCK), allow(dead_code))]
+    MemblockFree { top_down: bool },
 }
 
 /// Calls `f(start, end, flags)` (inclusive end) for each range of `which`
@@ -210,6 +219,7 @@ fn walk(which: Walk, f: &mut dyn FnMut(u64, u64, u64) -> bool) {
                 bindings::walk_system_ram_res(0, u64::MAX, arg, Some(each));
             }
             Walk::KhoScratch => kho_scratch(&mut *f),
+            Walk::MemblockFree { top_down } => memblock_free(top_down, &mut *f),
         }
     }
 }
@@ -285,3 +295,31 @@ fn kho_scratch(f: &mut dyn FnMut(u64, u64, u64) -> bool) {
 /// Without kexec handover there is no scratch area (and no caller).
 #[cfg(not(CONFIG_KEXEC_HANDOVER))]
 fn kho_scratch(_f: &mut dyn FnMut(u64, u64, u64) -> bool) {}
+
+/// Calls `f` for each free memblock range (inclusive end), highest first if
+/// `top_down`, until it returns true. Such a range has no flags.
+#[cfg(CONFIG_ARCH_KEEP_MEMBLOCK)]
+fn memblock_free(top_down: bool, f: &mut dyn FnMut(u64, u64, u64) -> bool) {
+    // The iterators start from 0 going up and from u64::MAX going down, and
+    // end at u64::MAX.
+    let mut idx: u64 = if top_down { u64::MAX } else { 0 };
+    loop {
+        let (mut start, mut end): (bindings::phys_addr_t, bindings::phys_addr_t) = (0, 0);
+        // SAFETY: memblock is kept after boot (ARCH_KEEP_MEMBLOCK); the
+        // outputs are ours.
+        unsafe {
+            if top_down {
+                bindings::kexec_rust_memblock_prev_free(&mut idx, &mut start, &mut end);
+            } else {
+                bindings::kexec_rust_memblock_next_free(&mut idx, &mut start, &mut end);
+            }
+        }
+        if idx == u64::MAX || f(start, end - 1, 0) {
+            break;
+        }
+    }
+}
+
+/// Without memblock after boot there is no such walk (and no caller).
+#[cfg(not(CONFIG_ARCH_KEEP_MEMBLOCK))]
+fn memblock_free(_top_down: bool, _f: &mut dyn FnMut(u64, u64, u64) -> bool) {}

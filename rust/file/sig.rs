@@ -26,9 +26,10 @@ pub(crate) extern "C" fn set_kexec_sig_enforced() {
 crate::kexec::ffi::matches_c!(set_kexec_sig_enforced: unsafe extern "C" fn());
 
 /// The verifier's answer for `kernel`: 0 or a negative errno. Without
-/// `KEXEC_BZIMAGE_VERIFY_SIG` the loader has no verifier: `EKEYREJECTED`.
+/// `KEXEC_BZIMAGE_VERIFY_SIG` (on arm64 `KEXEC_IMAGE_VERIFY_SIG`) the loader has
+/// no verifier: `EKEYREJECTED`.
 fn verify(kernel: &[u8]) -> c_int {
-    #[cfg(CONFIG_KEXEC_BZIMAGE_VERIFY_SIG)]
+    #[cfg(any(CONFIG_KEXEC_BZIMAGE_VERIFY_SIG, CONFIG_KEXEC_IMAGE_VERIFY_SIG))]
     {
         // SAFETY: `kernel` is readable for its length.
         let ret = unsafe {
@@ -48,7 +49,7 @@ fn verify(kernel: &[u8]) -> c_int {
         }
         ret
     }
-    #[cfg(not(CONFIG_KEXEC_BZIMAGE_VERIFY_SIG))]
+    #[cfg(not(any(CONFIG_KEXEC_BZIMAGE_VERIFY_SIG, CONFIG_KEXEC_IMAGE_VERIFY_SIG)))]
     {
         let _ = kernel;
         pr_debug!("kernel loader does not support signature verification.\n");

@@ -607,20 +607,36 @@ impl Kimage {
     fn free_cma_blocks(&mut self) {
         let nr = (self.c().nr_segments as usize).min(SEGMENT_MAX);
         for i in 0..nr {
-            let cma = self.c().segment_cma[i];
-            if !cma.is_null() {
-                let pages = (self.c().segment[i].memsz as u64 >> PAGE_SHIFT) as c_uint;
-                // SAFETY: a CMA block of `pages` pages that the image owns
-                // (type invariant); forgotten below.
-                unsafe {
-                    bindings::kexec_rust_arch_pre_free_pages(
-                        page::address_of(cma) as *mut c_void,
-                        pages,
-                    );
-                    bindings::kexec_rust_dma_release_from_contiguous(cma, pages as c_int);
-                }
-                self.c_mut().segment_cma[i] = core::ptr::null_mut();
+            self.free_cma_block(i);
+        }
+    }
+
+    /// Gives back the CMA block segment `i` lives in, if any.
+    fn free_cma_block(&mut self, i: usize) {
+        let cma = self.c().segment_cma[i];
+        if !cma.is_null() {
+            let pages = (self.c().segment[i].memsz as u64 >> PAGE_SHIFT) as c_uint;
+            // SAFETY: a CMA block of `pages` pages that the image owns
+            // (type invariant); forgotten below.
+            unsafe {
+                bindings::kexec_rust_arch_pre_free_pages(page::address_of(cma) as *mut c_void, pages);
+                bindings::kexec_rust_dma_release_from_contiguous(cma, pages as c_int);
             }
+            self.c_mut().segment_cma[i] = core::ptr::null_mut();
+        }
+    }
+
+    /// Drops the segments from index `n` on, with their CMA blocks, while
+    /// kexec_file_load builds the image (a loader that tries another layout).
+    /// Before the segments are copied, a segment owns nothing else.
+    #[cfg(all(CONFIG_KEXEC_RUST_FILE, CONFIG_ARM64))]
+    pub(crate) fn truncate_segments(&mut self, n: usize) {
+        let nr = (self.c().nr_segments as usize).min(SEGMENT_MAX);
+        for i in n..nr {
+            self.free_cma_block(i);
+        }
+        if n < nr {
+            self.c_mut().nr_segments = n as c_ulong;
         }
     }
 }

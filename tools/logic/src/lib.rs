@@ -38,6 +38,9 @@ pub mod bzimage;
 #[path = "../../../rust/hole.rs"]
 pub mod hole;
 
+#[path = "../../../rust/arm64_image.rs"]
+pub mod arm64_image;
+
 /// A [`crashkernel::parse`] result in the format tools/crashkernel/oracle.sh's
 /// build of the stock parser prints: `ret=-N`, or `ret=0` and every field.
 pub struct ResultLine(pub Result<crashkernel::Request, crashkernel::Error>);
