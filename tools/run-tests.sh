@@ -21,7 +21,7 @@
 #                    comparisons between them, and every part of ours in Rust
 #   --tier arm64     the arm64-stock and arm64-rust kernels (QEMU virt, TCG):
 #                    boot kexec kexec-file kexec-efi unload kexec-big kdump
-#                    kdump-file kexec-el2 kdump-el2 kdump-high crashkernel-bad1..3 errno vmcore-pattern
+#                    kdump-file kexec-el2 kdump-el2 kdump-high crashkernel-bad1..3 errno errno-file vmcore-pattern
 #                    vmcore-bad on both, the arm64 stub's copy loop against the
 #                    model under qemu-aarch64-static, the build checks and the
 #                    comparisons between them
@@ -71,7 +71,7 @@ DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug
 FEATURE_SCENARIOS=" handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback "
 # The arm64 flavours' (kexec_file_load's arm64 Image loader and machine_kexec
 # are still C there: see the admin guide).
-ARM64_SCENARIOS=" boot kexec kexec-file kexec-efi unload kexec-big kdump kdump-file kexec-el2 kdump-el2 kdump-high crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno vmcore-pattern vmcore-bad "
+ARM64_SCENARIOS=" boot kexec kexec-file kexec-efi unload kexec-big kdump kdump-file kexec-el2 kdump-el2 kdump-high crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno errno-file vmcore-pattern vmcore-bad "
 # The arm64 flavours' only: the jump through EL2 (nVHE).
 ARM64_ONLY_SCENARIOS=" kexec-el2 kdump-el2 "
 runs_on() { # FLAVOUR SCENARIO
@@ -490,6 +490,17 @@ if ran_in arm64 errno && ! missing "arm64 errno" "$OUT_DIR/arm64-stock/errno/err
     same_outcome "$OUT_DIR/arm64-stock/errno/errno.txt" "$OUT_DIR/arm64-rust/errno/errno.txt" "$OUT_DIR/arm64-errno.diff" \
         "errno: arm64-stock and arm64-rust answer all $(grep -c '^[0-9][0-9] ' "$OUT_DIR/arm64-rust/errno/errno.txt") kexec_load cases alike" \
         "errno: arm64-stock and arm64-rust answers differ"
+fi
+# The kexec_file_load corpus with arm64's Image cases: answers, then log lines.
+if ran_in arm64 errno-file && ! missing "arm64 errno-file" "$OUT_DIR/arm64-stock/errno-file/file-errno.txt" \
+    "$OUT_DIR/arm64-rust/errno-file/file-errno.txt"; then
+    fe_stock=$OUT_DIR/arm64-stock/errno-file/file-errno.txt fe_rust=$OUT_DIR/arm64-rust/errno-file/file-errno.txt
+    same_outcome <(grep -v '^   log: ' "$fe_stock") <(grep -v '^   log: ' "$fe_rust") "$OUT_DIR/arm64-errno-file.diff" \
+        "errno-file: arm64-stock and arm64-rust answer all $(grep -c '^[0-9]\{2,\} ' "$fe_rust") kexec_file_load cases alike (errno, kexec_loaded, kexec_crash_loaded, kexec_crash_size)" \
+        "errno-file: arm64-stock and arm64-rust answers differ"
+    same_outcome "$fe_stock" "$fe_rust" "$OUT_DIR/arm64-errno-file-log.diff" \
+        "errno-file: arm64-stock and arm64-rust log the same lines ($(grep -c '^   log: ' "$fe_rust"), addresses masked) in those cases" \
+        "errno-file: arm64-stock's and arm64-rust's log lines differ"
 fi
 for s in crashkernel-bad1 crashkernel-bad2 crashkernel-bad3; do
     ran_in arm64 "$s" || continue

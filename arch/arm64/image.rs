@@ -91,7 +91,7 @@ pub(crate) fn load(
         match other_segments(image, mem, memsz, initrd, cmdline) {
             Ok(()) => break Ok(()),
             Err(e) => {
-                dprintk!(
+                pr_debug!(
                     "kexec_file(Image): the initrd, device tree or ELF core header do not fit \
                      above the kernel at 0x{:x} ({:?}): trying higher\n",
                     mem,
@@ -108,8 +108,9 @@ pub(crate) fn load(
     };
     image.c_mut().set_no_cma(no_cma);
     if let Err(e) = placed {
-        // The C line, without its newline.
-        pr_err!("kexec_file(Image): Could not find any suitable kernel location!");
+        // The C line (which lacks its newline, so that it reaches the log
+        // only with the next message).
+        pr_err!("kexec_file(Image): Could not find any suitable kernel location!\n");
         match other_failed {
             Some(o) => pr_err!(
                 "kexec_file_load refused: no place for the kernel's {:#x} bytes with the other \
