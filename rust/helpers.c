@@ -240,6 +240,10 @@ KR_VOID(install_ttbr0, (phys_addr_t ttbr0, unsigned long t0sz), cpu_install_ttbr
 KR_VOID(crash_smp_send_stop, (void), crash_smp_send_stop())
 KR_HELPER(bool, crash_stop_failed, (void), smp_crash_stop_failed())
 KR_VOID(mask_interrupts, (void), machine_kexec_mask_interrupts())
+#ifdef CONFIG_HIBERNATION
+/* A page the shrunk crash reservation gives back (arm64's own hook then). */
+KR_VOID(free_reserved_phys_page, (unsigned long phys), free_reserved_page(phys_to_page(phys)))
+#endif
 
 /* The stub (kexec_rust/arch/arm64/relocate_kernel.S): its bounds. */
 KR_HELPER(unsigned long, stub_start, (void), (unsigned long)__relocate_new_kernel_start)

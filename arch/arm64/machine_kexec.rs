@@ -307,3 +307,85 @@ unsafe fn crash_shutdown(regs: *mut bindings::pt_regs) {
     }
     pr_info!("Starting crashdump kernel...\n");
 }
+
+/// Hibernation and the crash reservation (`CONFIG_HIBERNATION`), in place of
+/// the end of arch/arm64/kernel/machine_kexec.c: the reservation's pages that
+/// hold no segment of the loaded crash image are left out of the
+/// hibernation image, and the reservation is mapped again around the
+/// snapshot so that a loaded crash kernel is saved and restored with it.
+#[cfg(all(CONFIG_CRASH_DUMP, CONFIG_HIBERNATION))]
+mod hibernation {
+    use crate::kexec::reservation;
+    use crate::kexec::state::{self, KexecLock};
+    use kernel::bindings;
+    use kernel::prelude::*;
+
+    /// Whether `addr` is in the inclusive range `r` (an empty one, `end == 0`,
+    /// holds nothing).
+    fn within(r: (u64, u64), addr: u64) -> bool {
+        r.1 != 0 && r.0 <= addr && addr <= r.1
+    }
+
+    /// Whether the page at `pfn` is in the crash reservation and holds no
+    /// segment of the loaded crash image (`crash_is_nosave`): such a page is
+    /// not saved. When the kexec lock is taken (a load under way, which
+    /// hibernation's freezing of tasks rules out) the page is saved.
+    #[no_mangle]
+    pub(crate) extern "C" fn crash_is_nosave(pfn: c_ulong) -> bool {
+        let addr = (pfn as u64) << bindings::PAGE_SHIFT;
+        let (high, low) = (reservation::window_unlocked(), reservation::low_window_unlocked());
+        if !within(high, addr) && !within(low, addr) {
+            return false;
+        }
+        let Some(mut lock) = KexecLock::try_lock() else {
+            return false;
+        };
+        match state::slot(true).get(&mut lock) {
+            None => true,
+            Some(image) => !image
+                .segments()
+                .as_slice()
+                .iter()
+                .any(|s| s.mem <= addr && addr - s.mem < s.memsz),
+        }
+    }
+    crate::kexec::ffi::matches_c!(crash_is_nosave: unsafe extern "C" fn(c_ulong) -> bool);
+
+    /// Maps the reservation again before the snapshot, if a crash image is
+    /// loaded (`crash_prepare_suspend`).
+    #[no_mangle]
+    pub(crate) extern "C" fn crash_prepare_suspend() {
+        if state::slot(true).is_loaded() {
+            // SAFETY: hibernation runs with tasks frozen: no load changes the
+            // reservation meanwhile.
+            unsafe { bindings::kexec_rust_arch_unprotect_crashkres() };
+        }
+    }
+    crate::kexec::ffi::matches_c!(crash_prepare_suspend: unsafe extern "C" fn());
+
+    /// Unmaps it again after the snapshot or the resume
+    /// (`crash_post_resume`).
+    #[no_mangle]
+    pub(crate) extern "C" fn crash_post_resume() {
+        if state::slot(true).is_loaded() {
+            // SAFETY: as above.
+            unsafe { bindings::kexec_rust_arch_protect_crashkres() };
+        }
+    }
+    crate::kexec::ffi::matches_c!(crash_post_resume: unsafe extern "C" fn());
+
+    /// Gives the pages of `[begin, end)`, which the reservation no longer
+    /// holds, to the page allocator (`crash_free_reserved_phys_range`; with
+    /// hibernation arm64 declares it instead of the generic inline).
+    #[no_mangle]
+    pub(crate) extern "C" fn crash_free_reserved_phys_range(begin: c_ulong, end: c_ulong) {
+        let mut addr = begin;
+        while addr < end {
+            // SAFETY: the caller (the shrink of the reservation) gives up
+            // reserved RAM pages that nothing uses any more.
+            unsafe { bindings::kexec_rust_free_reserved_phys_page(addr) };
+            addr += bindings::PAGE_SIZE as c_ulong;
+        }
+    }
+    crate::kexec::ffi::matches_c!(crash_free_reserved_phys_range: unsafe extern "C" fn(c_ulong, c_ulong));
+}
