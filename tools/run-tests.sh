@@ -21,7 +21,7 @@
 #                    comparisons between them, and every part of ours in Rust
 #   --tier arm64     the arm64-stock and arm64-rust kernels (QEMU virt, TCG):
 #                    boot kexec kexec-file kexec-efi unload kexec-big kdump
-#                    kdump-file kexec-el2 kdump-el2 kdump-high crashkernel-bad1..3 errno errno-file vmcore-pattern
+#                    kdump-file kexec-el2 kdump-el2 kdump-high hibernate crashkernel-bad1..3 errno errno-file vmcore-pattern
 #                    vmcore-bad on both, the arm64 stub's copy loop against the
 #                    model under qemu-aarch64-static, the build checks and the
 #                    comparisons between them
@@ -69,11 +69,11 @@ DISTRO_SCENARIOS=" boot kexec kexec-file kdump kdump-file vmcore-pattern hotplug
 # What only those flavours have: IMA_KEXEC, kexec handover, CMA, memory
 # hotplug; and the 6 GiB kdumps above 4 GiB, run where KASLR is on (distro).
 FEATURE_SCENARIOS=" handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma kdump-high kdump-fallback "
-# The arm64 flavours' (kexec_file_load's arm64 Image loader and machine_kexec
-# are still C there: see the admin guide).
-ARM64_SCENARIOS=" boot kexec kexec-file kexec-efi unload kexec-big kdump kdump-file kexec-el2 kdump-el2 kdump-high crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno errno-file vmcore-pattern vmcore-bad "
-# The arm64 flavours' only: the jump through EL2 (nVHE).
-ARM64_ONLY_SCENARIOS=" kexec-el2 kdump-el2 "
+# The arm64 flavours'.
+ARM64_SCENARIOS=" boot kexec kexec-file kexec-efi unload kexec-big kdump kdump-file kexec-el2 kdump-el2 kdump-high hibernate crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 errno errno-file vmcore-pattern vmcore-bad "
+# The arm64 flavours' only: the jump through EL2 (nVHE), and hibernation
+# with a crash image loaded (the x86 fragments have no HIBERNATION).
+ARM64_ONLY_SCENARIOS=" kexec-el2 kdump-el2 hibernate "
 runs_on() { # FLAVOUR SCENARIO
     case $1 in
         handover-*) [ "${HANDOVER_SCENARIOS#* $2 }" != "$HANDOVER_SCENARIOS" ] ;;
@@ -85,7 +85,7 @@ runs_on() { # FLAVOUR SCENARIO
 }
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
-    scenarios=(boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi kexec-l4 kexec-el2 unload kexec-big kdump kdump-file kdump-el2
+    scenarios=(boot kexec kexec-file kexec-sig kexec-sig-nolockdown kexec-efi kexec-l4 kexec-el2 unload kexec-big kdump kdump-file kdump-el2 hibernate
                crashkernel-bad1 crashkernel-bad2 crashkernel-bad3 crash-shrink errno errno-file stub-exception
                vmcore-pattern vmcore-bad crash-types leak fuzz race handover kexec-cma hotplug hotplug-load virtio-mem kdump-cma
                kdump-high kdump-fallback)

@@ -326,10 +326,14 @@ mod hibernation {
         r.1 != 0 && r.0 <= addr && addr <= r.1
     }
 
-    /// Whether the page at `pfn` is in the crash reservation and holds no
-    /// segment of the loaded crash image (`crash_is_nosave`): such a page is
-    /// not saved. When the kexec lock is taken (a load under way, which
-    /// hibernation's freezing of tasks rules out) the page is saved.
+    /// Whether the page at `pfn` is in the crash reservation and holds
+    /// nothing of the loaded crash image (`crash_is_nosave`): such a page is
+    /// not saved. The image is its segments and, unlike upstream's, its
+    /// control pages (the stub and its identity map, which the crash path
+    /// jumps through): those were taken from the reservation's start up to
+    /// `control_page`, between the segments. When the kexec lock is taken (a
+    /// load under way, which hibernation's freezing of tasks rules out) the
+    /// page is saved.
     #[no_mangle]
     pub(crate) extern "C" fn crash_is_nosave(pfn: c_ulong) -> bool {
         let addr = (pfn as u64) << bindings::PAGE_SHIFT;
@@ -342,11 +346,15 @@ mod hibernation {
         };
         match state::slot(true).get(&mut lock) {
             None => true,
-            Some(image) => !image
-                .segments()
-                .as_slice()
-                .iter()
-                .any(|s| s.mem <= addr && addr - s.mem < s.memsz),
+            Some(image) => {
+                let control = high.1 != 0 && high.0 <= addr && addr < image.c().control_page as u64;
+                !control
+                    && !image
+                        .segments()
+                        .as_slice()
+                        .iter()
+                        .any(|s| s.mem <= addr && addr - s.mem < s.memsz)
+            }
         }
     }
     crate::kexec::ffi::matches_c!(crash_is_nosave: unsafe extern "C" fn(c_ulong) -> bool);

@@ -41,7 +41,7 @@ crashkernel=${CRASHKERNEL:-96M}
 case $scenario in
     boot | errno | errno-file | crash-shrink | leak | fuzz | fuzz-long | race | kexec-sig-nolockdown) final=1 ;;
     kexec | kexec-file | kexec-efi | kexec-l4 | kexec-el2 | unload | kexec-big | bench-copy | kexec-sig | handover | kexec-cma) final=2 ;;
-    kdump | kdump-file | kdump-el2 | vmcore-pattern | vmcore-bad | crash-types | kdump-cma) final=capture ;;
+    kdump | kdump-file | kdump-el2 | vmcore-pattern | vmcore-bad | crash-types | kdump-cma | hibernate) final=capture ;;
     # With room for DIMMs, QEMU adds an SRAT whose hotpluggable range a NUMA
     # capture kernel (Debian's configuration) spends some 34 MiB more on: 96
     # MiB no longer boots it.
@@ -111,7 +111,7 @@ append="console=$console panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 [ "$scenario" = crash-types ] || append="$append nowatchdog"
 disk=()
 case $scenario in
-    kdump | kdump-file | kdump-el2 | errno | errno-file | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload | crash-types | leak | \
+    kdump | kdump-file | kdump-el2 | hibernate | errno | errno-file | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload | crash-types | leak | \
         fuzz | fuzz-long | race | hotplug | hotplug-load | virtio-mem | kdump-cma | kdump-high | kdump-fallback)
         append="$append crashkernel=$crashkernel" ;;
 esac
@@ -211,9 +211,15 @@ if [ "$scenario" = kdump-high ] || [ "$scenario" = kdump-fallback ]; then
     disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
 fi
 if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ] || [ "$scenario" = kdump-el2 ] || [ "$scenario" = crash-types ] ||
-    [ "$scenario" = kdump-cma ]; then
+    [ "$scenario" = kdump-cma ] || [ "$scenario" = hibernate ]; then
     truncate -s 4G "$dir/vmcore.img"
     disk=(-drive "file=$dir/vmcore.img,if=virtio,format=raw,cache=unsafe")
+fi
+# hibernate: a second disk, /dev/vdb, for the swap the image is written to.
+if [ "$scenario" = hibernate ]; then
+    [ "$arch" = arm64 ] || die "hibernate is an arm64 scenario (the x86 fragments have no HIBERNATION)"
+    truncate -s 2G "$dir/swap.img"
+    disk+=(-drive "file=$dir/swap.img,if=virtio,format=raw,cache=unsafe")
 fi
 if [ "$scenario" = vmcore-pattern ] || is_hotplug; then
     # Where the first kernel leaves the pattern's page frames for the capture kernel.
@@ -304,14 +310,28 @@ qemu=(qemu-system-x86_64 -accel "$accel" -machine q35 -cpu max)
           -cpu "${QEMU_ARM64_CPU:-max,pauth-impdef=on}")
 
 start=$(date +%s.%N)
-set +e
-timeout --foreground -k 5 "$timeout_s" \
-    "${qemu[@]}" -smp "$cpus" -m "$memory" \
-    "${firmware[@]}" -kernel "$bzimage" -initrd "$initramfs" -append "$append" \
-    "${disk[@]}" -display none "${monitor[@]}" -serial "file:$serial" \
-    -no-reboot </dev/null >"$dir/qemu.out" 2>&1
-rc=$?
-set -e
+# run_qemu APPEND SERIAL: one boot of the machine, its exit status in rc.
+run_qemu() {
+    set +e
+    timeout --foreground -k 5 "$timeout_s" \
+        "${qemu[@]}" -smp "$cpus" -m "$memory" \
+        "${firmware[@]}" -kernel "$bzimage" -initrd "$initramfs" -append "$1" \
+        "${disk[@]}" -display none "${monitor[@]}" -serial "file:$2" \
+        -no-reboot </dev/null >>"$dir/qemu.out" 2>&1
+    rc=$?
+    set -e
+}
+: >"$dir/qemu.out"
+run_qemu "$append" "$serial"
+# hibernate: the first boot powers off once the image is written; a second
+# boot with resume= must restore it, and the run goes on from there (its
+# serial output appended to the first's).
+if [ "$scenario" = hibernate ] && [ $rc -eq 0 ] && grep -aq '^KR-INFO hibernating' "$serial" &&
+    ! grep -aq '^KR-FAIL' "$serial"; then
+    run_qemu "$append resume=/dev/vdb krresumed=1" "$dir/resume.log"
+    cat "$dir/resume.log" >>"$serial"
+fi
+[ "$scenario" != hibernate ] || rm -f "$dir/swap.img"
 [ -z "$monitor_job" ] || { kill "$monitor_job" 2>/dev/null || true; wait "$monitor_job" 2>/dev/null || true; }
 if [ "$scenario" = virtio-mem ]; then
     # The pattern must still be in the device's unplugged memory when the
@@ -562,7 +582,14 @@ if [ "$scenario" = vmcore-pattern ]; then
     [ -n "$what" ] || verdict FAIL "no summary from vmcore-pattern check"
     verdict PASS "$what, in $(cat "$dir/elapsed")s"
 fi
-if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ] || [ "$scenario" = kdump-el2 ]; then
+if [ "$scenario" = hibernate ]; then
+    grep -aq '^KR-INFO resumed at' "$serial" || verdict FAIL "the machine did not come back from hibernation"
+    # The second boot read the whole image back; the first's init then went
+    # on (a fresh init with krresumed=1 fails at once).
+    grep -aq 'PM: Image loading done' "$dir/resume.log" ||
+        verdict FAIL "the second boot did not load the hibernation image"
+fi
+if [ "$scenario" = kdump ] || [ "$scenario" = kdump-file ] || [ "$scenario" = kdump-el2 ] || [ "$scenario" = hibernate ]; then
     "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 ||
         { cat "$dir/check.log" >&2; verdict FAIL "vmcore check failed (see $dir/check.log)"; }
     verdict PASS "$(tail -n 1 "$dir/check.log") in $(cat "$dir/elapsed")s"
