@@ -582,6 +582,16 @@ if [ "$scenario" = vmcore-pattern ]; then
     [ -n "$what" ] || verdict FAIL "no summary from vmcore-pattern check"
     verdict PASS "$what, in $(cat "$dir/elapsed")s"
 fi
+if [ "$scenario" = hibernate ] && is_stock && grep -aq '^KR-DONE hibernate stage=capture' "$serial"; then
+    # Upstream's crash_is_nosave() leaves every page of the reservation that
+    # no segment holds out of the hibernation image, the crash image's
+    # VMCOREINFO safe copy among them: after the resume its dump lacks
+    # VMCOREINFO. Stock's vmcore check is recorded, not judged; ours must pass.
+    "$REPO/tools/vmcore/check.sh" "$flavour" "$dir" >"$dir/check.log" 2>&1 || true
+    rm -f "$dir/vmcore" "$dir/vmcore.img"
+    echo "PASS $flavour hibernate: recorded: resumed, captured; vmcore check: $(grep -m2 'BAD\|vmcore OK' "$dir/check.log" | paste -sd';')"
+    exit 0
+fi
 if [ "$scenario" = hibernate ]; then
     grep -aq '^KR-INFO resumed at' "$serial" || verdict FAIL "the machine did not come back from hibernation"
     # The second boot read the whole image back; the first's init then went
