@@ -151,12 +151,14 @@ impl fmt::Display for Refusal {
                 "the Image header's image_size is 0 (a kernel older than v3.17): the memory it \
                  needs is unknown"
             ),
-            Refusal::Endianness { big_endian } => write!(
+            Refusal::Endianness { big_endian } => {
+                write!(
                 f,
                 "the Image is a {} kernel, this kernel is {} and the CPUs cannot run mixed-endian",
                 if big_endian { "big-endian" } else { "little-endian" },
                 if big_endian { "little-endian" } else { "big-endian" }
-            ),
+            )
+            }
             Refusal::PageSize { kib } => write!(
                 f,
                 "the Image was built for {kib} KiB pages, which these CPUs do not support"
@@ -341,10 +343,7 @@ mod tests {
     #[test]
     fn probe_refuses_short_files_and_bad_magic() {
         let f = image(0, 1, 0);
-        assert_eq!(
-            Header::probe(&f[..63]),
-            Err(Refusal::TooShort { len: 63 })
-        );
+        assert_eq!(Header::probe(&f[..63]), Err(Refusal::TooShort { len: 63 }));
         assert_eq!(Header::probe(&[]), Err(Refusal::TooShort { len: 0 }));
         let mut g = f;
         g[59] = 0x65;
@@ -403,7 +402,10 @@ mod tests {
     fn kernel_segment_starts_at_the_text() {
         let h = Header::probe(&image(0x80000, 0x2000000, 0)).unwrap();
         assert_eq!(h.kernel_memsz(), 0x2080000);
-        assert_eq!(h.kernel_segment(0x4020_0000, 0x2080000), (0x4028_0000, 0x2000000));
+        assert_eq!(
+            h.kernel_segment(0x4020_0000, 0x2080000),
+            (0x4028_0000, 0x2000000)
+        );
         // A text offset that wraps the size is kept wrapping, as in C.
         let w = Header::probe(&image(u64::MAX, 2, 0)).unwrap();
         assert_eq!(w.kernel_memsz(), 1);
@@ -423,7 +425,10 @@ mod tests {
         let e = elfcorehdr_placement(5);
         assert_eq!((e.min, e.align, e.top_down), (5, 64 << 10, true));
         let d = dtb_placement(7);
-        assert_eq!((d.min, d.max, d.align, d.top_down), (7, u64::MAX, 2 << 20, true));
+        assert_eq!(
+            (d.min, d.max, d.align, d.top_down),
+            (7, u64::MAX, 2 << 20, true)
+        );
     }
 
     #[test]

@@ -57,7 +57,13 @@ pub(crate) struct Loaded;
 
 /// Places `len` bytes of `buf` in `memsz` bytes within `p` and adds them to
 /// the image: where they went and the rounded size.
-fn add(image: &mut Kimage, p: Placement, buf: *const u8, len: usize, memsz: u64) -> Result<(u64, u64)> {
+fn add(
+    image: &mut Kimage,
+    p: Placement,
+    buf: *const u8,
+    len: usize,
+    memsz: u64,
+) -> Result<(u64, u64)> {
     let mut kbuf = place::kbuf(buf, len, memsz, p.align, p.min, p.max, p.top_down);
     place::add(image, &mut kbuf)?;
     Ok((kbuf.mem as u64, kbuf.memsz as u64))
@@ -243,7 +249,12 @@ fn other_segments(
     // its type, crash header and hand-over state, and the command line is
     // NUL-terminated (checked by the load) or null.
     let dtb = unsafe {
-        bindings::kexec_rust_of_setup_fdt(image.as_ptr(), initrd_mem as c_ulong, initrd_len as c_ulong, cmdline)
+        bindings::kexec_rust_of_setup_fdt(
+            image.as_ptr(),
+            initrd_mem as c_ulong,
+            initrd_len as c_ulong,
+            cmdline,
+        )
     };
     if dtb.is_null() {
         pr_err!("kexec_file: Preparing for new dtb failed\n");
@@ -251,7 +262,13 @@ fn other_segments(
     }
     // SAFETY: `dtb` is the valid device tree just built.
     let len = unsafe { bindings::kexec_rust_fdt_pack_size(dtb) } as usize;
-    match add(image, format::dtb_placement(min), dtb.cast(), len, len as u64) {
+    match add(
+        image,
+        format::dtb_placement(min),
+        dtb.cast(),
+        len,
+        len as u64,
+    ) {
         Ok((mem, memsz)) => {
             let arch = &mut image.c_mut().arch;
             arch.dtb = dtb;

@@ -337,7 +337,10 @@ mod hibernation {
     #[no_mangle]
     pub(crate) extern "C" fn crash_is_nosave(pfn: c_ulong) -> bool {
         let addr = (pfn as u64) << bindings::PAGE_SHIFT;
-        let (high, low) = (reservation::window_unlocked(), reservation::low_window_unlocked());
+        let (high, low) = (
+            reservation::window_unlocked(),
+            reservation::low_window_unlocked(),
+        );
         if !within(high, addr) && !within(low, addr) {
             return false;
         }

@@ -150,7 +150,12 @@ pub(crate) fn locate(image: &Kimage, kbuf: &mut bindings::kexec_buf) -> Result {
     } else if cfg!(CONFIG_ARCH_KEEP_MEMBLOCK) {
         // Where memblock is kept after boot (arm64), its free ranges: memory
         // that boot did not reserve.
-        walk(Walk::MemblockFree { top_down: kbuf.top_down }, &mut each);
+        walk(
+            Walk::MemblockFree {
+                top_down: kbuf.top_down,
+            },
+            &mut each,
+        );
     } else if kbuf.top_down {
         walk(Walk::RamTopDown, &mut each);
     } else {

@@ -619,7 +619,10 @@ impl Kimage {
             // SAFETY: a CMA block of `pages` pages that the image owns
             // (type invariant); forgotten below.
             unsafe {
-                bindings::kexec_rust_arch_pre_free_pages(page::address_of(cma) as *mut c_void, pages);
+                bindings::kexec_rust_arch_pre_free_pages(
+                    page::address_of(cma) as *mut c_void,
+                    pages,
+                );
                 bindings::kexec_rust_dma_release_from_contiguous(cma, pages as c_int);
             }
             self.c_mut().segment_cma[i] = core::ptr::null_mut();
