@@ -246,18 +246,8 @@ impl Header {
     }
 }
 
-/// The bounds a buffer's address is chosen within.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Placement {
-    /// The lowest address.
-    pub min: u64,
-    /// The highest address the buffer may end at (inclusive).
-    pub max: u64,
-    /// The alignment (0: a page).
-    pub align: u64,
-    /// Whether the highest place is taken first.
-    pub top_down: bool,
-}
+/// The bounds of each buffer.
+pub use crate::hole::Placement;
 
 /// The kernel: anywhere, 2 MiB aligned, the lowest place first, above `min`
 /// (0 at first; after a try whose other buffers did not fit, the end of the

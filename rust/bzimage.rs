@@ -739,26 +739,8 @@ pub fn check(file: &[u8], cmdline: &[u8], machine: &Machine) -> Result<Header, R
     Ok(header)
 }
 
-/// The bounds a buffer's address is chosen within (a `struct kexec_buf`'s
-/// `buf_min`, `buf_max`, `buf_align` and `top_down`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Placement {
-    /// The lowest address.
-    pub min: u64,
-    /// The highest address of the buffer's last byte.
-    pub max: u64,
-    /// The alignment the loader asks for.
-    pub align: u64,
-    /// Whether the highest free place is taken (all of this loader's are).
-    pub top_down: bool,
-}
-
-impl Placement {
-    /// The alignment the buffer gets: kexec_add_buffer raises it to a page.
-    pub fn segment_align(&self) -> u64 {
-        self.align.max(PAGE_SIZE)
-    }
-}
+/// The bounds of each buffer (all of this loader's are placed top-down).
+pub use crate::hole::Placement;
 
 /// A buffer the loader adds to the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

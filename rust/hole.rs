@@ -31,6 +31,28 @@ use crate::segment::Segment;
 /// The page size: the step past a conflicting segment.
 pub const PAGE_SIZE: u64 = 4096;
 
+/// The bounds a loader asks a buffer's address to be chosen within (a
+/// `struct kexec_buf`'s `buf_min`, `buf_max`, `buf_align` and `top_down`),
+/// before `kexec_add_buffer` rounds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// The lowest address.
+    pub min: u64,
+    /// The highest address of the buffer's last byte.
+    pub max: u64,
+    /// The alignment the loader asks for (0: a page).
+    pub align: u64,
+    /// Whether the highest free place is taken, else the lowest.
+    pub top_down: bool,
+}
+
+impl Placement {
+    /// The alignment the buffer gets: kexec_add_buffer raises it to a page.
+    pub fn segment_align(&self) -> u64 {
+        self.align.max(PAGE_SIZE)
+    }
+}
+
 /// What a `struct kexec_buf` asks for, as `kexec_add_buffer` passes it on:
 /// `memsz` already rounded up to a page and `align` already at least
 /// [`PAGE_SIZE`].
