@@ -347,7 +347,7 @@ def arm64_series(args, reps):
     qemu = subprocess.run(["qemu-system-aarch64", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     lines = [f"Measured {info['date']} on {info['host']}; {qemu}, TCG, `-machine virt,gic-version=3,its=off "
              f"-cpu max,pauth-impdef=on`, 2 vCPUs; kernel {info['kernel']}, arm64-stock against arm64-rust "
-             "(our machine_kexec and relocate stub; kexec_file_load is C on both).",
+             "(ours with the arm64 machine_kexec, relocate stub and kexec_file_load; these rows load with kexec_load).",
              f"{reps} repetitions per kernel, alternating; {args.loads} loads per boot, {args.copies} copy boots "
              "per repetition (their median); host clock on the serial lines, as in the x86 table. The copy "
              "runs from machine_kexec's `Bye!` to kexec-tools' purgatory's first line (`kexec -l "
