@@ -274,6 +274,8 @@ KR_HELPER(int, crash_setup_memmap_entries, (struct kimage *image, void *params),
 #include <linux/libfdt.h>
 #include <linux/memblock.h>
 #include <linux/of.h>
+#include <linux/of_fdt.h>
+#include <linux/random.h>
 #include <asm/cpufeature.h>
 
 /* kexec_file_load's Image loader (arch/arm64/image.rs): what the CPUs run. */
@@ -286,10 +288,38 @@ KR_VOID(memblock_next_memory, (u64 *idx, phys_addr_t *start, phys_addr_t *end),
 	__next_mem_range(idx, NUMA_NO_NODE, MEMBLOCK_HOTPLUG | MEMBLOCK_DRIVER_MANAGED,
 			 &memblock.memory, NULL, start, end, NULL))
 KR_HELPER(int, crashk_cma_count, (void), crashk_cma_cnt)
-/* The next kernel's device tree (drivers/of/kexec.c), packed: its size. */
-KR_HELPER(void *, of_setup_fdt, (const struct kimage *image, unsigned long initrd,
-				 unsigned long initrd_len, const char *cmdline),
-	  of_kexec_alloc_and_setup_fdt(image, initrd, initrd_len, cmdline, 0))
+#ifdef CRASHKERNEL_CMA
+KR_HELPER(u64, crashk_cma_start, (int i), crashk_cma_ranges[i].start)
+KR_HELPER(u64, crashk_cma_end, (int i), crashk_cma_ranges[i].end)
+#else
+KR_HELPER(u64, crashk_cma_start, (int i), 0)
+KR_HELPER(u64, crashk_cma_end, (int i), 0)
+#endif
+/* The next kernel's device tree (arch/arm64/fdt.rs): the boot tree, libfdt. */
+KR_HELPER(const void *, initial_fdt, (void), initial_boot_params)
+KR_HELPER(u64, initial_fdt_pa, (void), initial_boot_params_pa)
+KR_HELPER(int, of_root_addr_cells, (void), of_root ? of_n_addr_cells(of_root) : -1)
+KR_HELPER(int, of_root_size_cells, (void), of_root ? of_n_size_cells(of_root) : -1)
+KR_HELPER(bool, rng_is_initialized, (void), rng_is_initialized())
+KR_HELPER(void *, kvmalloc, (size_t size), kvmalloc(size, GFP_KERNEL))
+KR_HELPER(unsigned int, fdt_size, (const void *fdt), fdt_totalsize(fdt))
+KR_HELPER(int, fdt_open_into, (const void *fdt, void *buf, int size), fdt_open_into(fdt, buf, size))
+KR_HELPER(int, fdt_num_mem_rsv, (const void *fdt), fdt_num_mem_rsv(fdt))
+KR_HELPER(int, fdt_get_mem_rsv, (const void *fdt, int n, u64 *addr, u64 *size),
+	  fdt_get_mem_rsv(fdt, n, addr, size))
+KR_HELPER(int, fdt_del_mem_rsv, (void *fdt, int n), fdt_del_mem_rsv(fdt, n))
+KR_HELPER(int, fdt_add_mem_rsv, (void *fdt, u64 addr, u64 size), fdt_add_mem_rsv(fdt, addr, size))
+KR_HELPER(int, fdt_path_offset, (const void *fdt, const char *path), fdt_path_offset(fdt, path))
+KR_HELPER(int, fdt_add_subnode, (void *fdt, int parent, const char *name),
+	  fdt_add_subnode(fdt, parent, name))
+KR_HELPER(int, fdt_delprop, (void *fdt, int node, const char *name), fdt_delprop(fdt, node, name))
+KR_HELPER(const void *, fdt_getprop, (const void *fdt, int node, const char *name, int *len),
+	  fdt_getprop(fdt, node, name, len))
+KR_HELPER(int, fdt_setprop, (void *fdt, int node, const char *name, const void *val, int len),
+	  fdt_setprop(fdt, node, name, val, len))
+/* In the root's #address-cells and #size-cells, as drivers/of/kexec.c asks. */
+KR_HELPER(int, fdt_appendprop_addrrange, (void *fdt, int node, const char *name, u64 addr, u64 size),
+	  fdt_appendprop_addrrange(fdt, 0, node, name, addr, size))
 KR_HELPER(unsigned long, fdt_pack_size, (void *fdt), (fdt_pack(fdt), fdt_totalsize(fdt)))
 #endif /* CONFIG_ARM64 */
 KR_HELPER(struct page *, dma_alloc_contiguous, (size_t count, unsigned int order),

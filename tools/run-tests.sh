@@ -502,6 +502,18 @@ if ran_in arm64 errno-file && ! missing "arm64 errno-file" "$OUT_DIR/arm64-stock
         "errno-file: arm64-stock and arm64-rust log the same lines ($(grep -c '^   log: ' "$fe_rust"), addresses masked) in those cases" \
         "errno-file: arm64-stock's and arm64-rust's log lines differ"
 fi
+# The next kernel's device tree from kexec_file_load (arm64.rs's fdt.rs against
+# drivers/of/kexec.c): the same /chosen properties and sizes, the same
+# bootargs, the same number of memory reservations.
+for s in kexec-file kdump-file; do
+    ran_in arm64 "$s" || continue
+    a=$OUT_DIR/arm64-stock/$s/chosen.txt b=$OUT_DIR/arm64-rust/$s/chosen.txt
+    missing "arm64 $s device tree" "$a" "$b" && continue
+    [ -s "$b" ] || { record FAIL "$s: arm64-rust's next kernel reported no /chosen"; continue; }
+    same_outcome "$a" "$b" "$OUT_DIR/arm64-$s-chosen.diff" \
+        "$s: arm64-stock's and arm64-rust's kexec_file_load device trees alike in /chosen ($(cut -c1-160 "$b")...)" \
+        "$s: the two kernels' kexec_file_load device trees differ in /chosen"
+done
 for s in crashkernel-bad1 crashkernel-bad2 crashkernel-bad3; do
     ran_in arm64 "$s" || continue
     a=$OUT_DIR/arm64-stock/$s/outcome.txt b=$OUT_DIR/arm64-rust/$s/outcome.txt

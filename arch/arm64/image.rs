@@ -7,9 +7,9 @@
 //! [`probe`] applies the header rules to the file. [`load`] then places the
 //! kernel (2 MiB aligned, the lowest place first) and above it, in the
 //! kernel's order, the crash ELF core header (crash images), the initrd and
-//! the next kernel's device tree, which drivers/of/kexec.c copies from the
-//! running kernel's and edits (the command line, the initrd, the crash
-//! kernel's memory, the seeds). When the other buffers do not fit above a
+//! the next kernel's device tree, a copy of the running kernel's with its
+//! edits (`fdt.rs`: the command line, the initrd, the crash kernel's memory,
+//! the seeds). When the other buffers do not fit above a
 //! place, the kernel goes to the next place up, as in C. There is no
 //! purgatory: the relocate stub enters the kernel with the device tree's
 //! address in x0.
@@ -19,6 +19,9 @@
 
 use super::place;
 pub(crate) use crate::arm64_image::Header;
+
+#[path = "fdt.rs"]
+mod fdt;
 use crate::arm64_image::{self as format, Machine, Placement, Refusal};
 use crate::kexec::image::Kimage;
 use kernel::bindings;
@@ -240,22 +243,7 @@ fn other_segments(
         );
     }
 
-    let cmdline = if cmdline.is_empty() {
-        core::ptr::null()
-    } else {
-        cmdline.as_ptr().cast()
-    };
-    // SAFETY: the image is being built under the kexec lock; drivers/of reads
-    // its type, crash header and hand-over state, and the command line is
-    // NUL-terminated (checked by the load) or null.
-    let dtb = unsafe {
-        bindings::kexec_rust_of_setup_fdt(
-            image.as_ptr(),
-            initrd_mem as c_ulong,
-            initrd_len as c_ulong,
-            cmdline,
-        )
-    };
+    let dtb = fdt::setup(image, initrd_mem, initrd_len as u64, cmdline);
     if dtb.is_null() {
         pr_err!("kexec_file: Preparing for new dtb failed\n");
         return Err(EINVAL);

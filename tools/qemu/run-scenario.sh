@@ -582,6 +582,9 @@ if [ "$scenario" = vmcore-pattern ]; then
     [ -n "$what" ] || verdict FAIL "no summary from vmcore-pattern check"
     verdict PASS "$what, in $(cat "$dir/elapsed")s"
 fi
+# What the last kernel's device tree had in /chosen (dt_chosen in the init),
+# for the comparison of the two kernels' kexec_file_load trees.
+grep -a '^KR-INFO dt-chosen ' "$serial" | tail -n 1 | sed 's/\r$//; s/^KR-INFO dt-chosen //' >"$dir/chosen.txt" || true
 if [ "$scenario" = hibernate ] && is_stock && grep -aq '^KR-DONE hibernate stage=capture' "$serial"; then
     # Upstream's crash_is_nosave() leaves every page of the reservation that
     # no segment holds out of the hibernation image, the crash image's
