@@ -116,6 +116,14 @@ else
     record FAIL "host cargo test (log: $cargo_log)"
 fi
 
+log "serial log mender: a kernel message splitting one of init's KR- lines"
+if out=$(python3 "$REPO/tools/qemu/mend-serial.py" --self-test 2>&1); then
+    record PASS "host $out"
+else
+    echo "$out"
+    record FAIL "host serial log mender (tools/qemu/mend-serial.py --self-test)"
+fi
+
 log "rustfmt: the crate (kernel-facing and pure modules) against the tree's .rustfmt.toml"
 if out=$(rustfmt --edition 2021 --config-path "$SRC_DIR/.rustfmt.toml" --check "$REPO/rust/kexec_rust.rs" 2>&1); then
     record PASS "rustfmt: rust/ and arch/ formatted as the kernel tree's .rustfmt.toml asks"

@@ -51,6 +51,7 @@ Documentation/benchmarks.md. Every number in them is measured by this run.
 
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -61,6 +62,13 @@ import subprocess
 import sys
 import threading
 import time
+
+# The guest's KR- lines mended where a kernel message split one
+# (tools/qemu/mend-serial.py, which the test runner uses too).
+_spec = importlib.util.spec_from_file_location(
+    "mend_serial", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qemu", "mend-serial.py"))
+mend_serial = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(mend_serial)
 
 FLAVOURS = ("stock", "rust")
 
@@ -157,6 +165,8 @@ class Run:
                 buf, t_line, chunk = b"", None, chunk[nl + 1:]
         if buf:
             self.lines.append((t_line, buf.decode(errors="replace").rstrip("\r")))
+        mended, _ = mend_serial.mend_indexed([line.encode() for _, line in self.lines])
+        self.lines = [(self.lines[i][0], line.decode()) for i, line in mended]
         self.rc = p.wait()
         self.timed_out = not timer.is_alive() and self.rc != 0
         timer.cancel()

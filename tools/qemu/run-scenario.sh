@@ -320,6 +320,10 @@ run_qemu() {
         -no-reboot </dev/null >>"$dir/qemu.out" 2>&1
     rc=$?
     set -e
+    # A kernel message can split one of init's KR- lines: mend them so the
+    # readers below see whole lines (QEMU's own log kept as *.raw.log).
+    mended=$(python3 "$REPO/tools/qemu/mend-serial.py" "$2")
+    [ "$mended" = 0 ] || echo "[$(date +%T)] $flavour $scenario: $mended KR- line(s) split by a kernel message, mended ($2)" >&2
 }
 : >"$dir/qemu.out"
 run_qemu "$append" "$serial"
