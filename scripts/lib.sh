@@ -42,6 +42,9 @@ kernel_image() { case $1 in arm64-*) echo arch/arm64/boot/Image ;; *) echo arch/
 FLAVOURS=(stock rust)
 # The ways of dying the crash-types scenario provokes (KR_CASE), each captured.
 CRASH_TYPES="panic panic-irqoff panic-hardirq bug exception warning stack-overflow softlockup hardlockup hung-task nmi sysrq"
+# The arm64 flavours': all but nmi (QEMU's monitor command "nmi" injects
+# nothing into the virt machine's CPUs).
+ARM64_CRASH_TYPES="panic panic-irqoff panic-hardirq bug exception warning stack-overflow softlockup hardlockup hung-task sysrq"
 # UEFI firmware for QEMU (Debian's ovmf package), for the kexec-efi scenario.
 OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
 # arm64's (qemu-efi-aarch64, installed by scripts/fetch-arm64.sh): code and variable store.

@@ -82,8 +82,18 @@ fi
 if [ "$scenario" = crash-types ]; then
     case_=${KR_CASE:?crash-types needs KR_CASE (one of: $CRASH_TYPES)}
     dir=$OUT_DIR/$flavour/$scenario-$case_
-    # The panic message each way of dying must leave in the dumped kernel log.
-    case $case_ in
+    case $(flavour_arch "$flavour"):" $ARM64_CRASH_TYPES " in
+        arm64:*" $case_ "*) ;;
+        arm64:*) die "crash type '$case_' is not one of arm64's ($ARM64_CRASH_TYPES)" ;;
+    esac
+    # The panic message each way of dying must leave in the dumped kernel log
+    # (arm64's own where its fault handlers word it differently).
+    panic_msg=
+    case $(flavour_arch "$flavour"):$case_ in
+        arm64:exception) panic_msg="Unable to handle kernel NULL pointer dereference" ;;
+        arm64:stack-overflow) panic_msg="Kernel panic - not syncing: kernel stack overflow" ;;
+    esac
+    [ -n "$panic_msg" ] || case $case_ in
         panic) panic_msg="Kernel panic - not syncing: dumptest" ;;
         panic-irqoff) panic_msg="Kernel panic - not syncing: panic stop irqoff test" ;;
         panic-hardirq) panic_msg="Kernel panic - not syncing: from hard IRQ context" ;;
@@ -109,6 +119,10 @@ append="console=$console panic=-1 krscenario=$scenario ${KR_APPEND:-}"
 # The lockup detectors only where a scenario wants them: a TCG guest on a busy
 # host can stall long enough to look like a lockup.
 [ "$scenario" = crash-types ] || append="$append nowatchdog"
+# arm64's crash types with pseudo-NMIs on (ARM64_PSEUDO_NMI, GICv3 priority
+# masking): the crash stop IPI then reaches a CPU that spins with interrupts
+# off (panic-irqoff, hardlockup), which saves its registers as on x86.
+[ "$scenario:$(flavour_arch "$flavour")" != crash-types:arm64 ] || append="$append irqchip.gicv3_pseudo_nmi=1"
 disk=()
 case $scenario in
     kdump | kdump-file | kdump-el2 | hibernate | errno | errno-file | crash-shrink | crashkernel-bad* | vmcore-pattern | vmcore-bad | unload | crash-types | leak | \

@@ -2,7 +2,7 @@
 
 //! The calls, as values: what to pass, described symbolically (a buffer "in
 //! the random arena at offset N", an address "N bytes past the start of the
-//! crash reservation", a file descriptor "of a mutated bzImage") so that the
+//! crash reservation", a file descriptor "of a mutated kernel image") so that the
 //! same seed gives the same calls on any kernel and in any run, and a call's
 //! one-line summary names no pointer or anything else a kernel or a run
 //! chooses. main.rs turns a description into real pointers and descriptors.
@@ -24,8 +24,15 @@ pub const KEXEC_ON_CRASH: u64 = 0x1;
 pub const KEXEC_PRESERVE_CONTEXT: u64 = 0x2;
 pub const KEXEC_UPDATE_ELFCOREHDR: u64 = 0x4;
 pub const KEXEC_CRASH_HOTPLUG_SUPPORT: u64 = 0x8;
-pub const KEXEC_ARCH_X86_64: u64 = 62 << 16;
-pub const KEXEC_ARCH_386: u64 = 3 << 16;
+/// The kernel's own KEXEC_ARCH, and another one it must refuse.
+#[cfg(not(target_arch = "aarch64"))]
+pub const KEXEC_ARCH_NATIVE: u64 = 62 << 16; // KEXEC_ARCH_X86_64
+#[cfg(not(target_arch = "aarch64"))]
+pub const KEXEC_ARCH_FOREIGN: u64 = 3 << 16; // KEXEC_ARCH_386
+#[cfg(target_arch = "aarch64")]
+pub const KEXEC_ARCH_NATIVE: u64 = 183 << 16; // KEXEC_ARCH_AARCH64
+#[cfg(target_arch = "aarch64")]
+pub const KEXEC_ARCH_FOREIGN: u64 = 40 << 16; // KEXEC_ARCH_ARM
 
 pub const KEXEC_FILE_UNLOAD: u64 = 0x1;
 pub const KEXEC_FILE_ON_CRASH: u64 = 0x2;
@@ -41,8 +48,13 @@ pub const ARENA: u64 = 4 << 20;
 pub const HOLE_PAGES: u64 = 16;
 /// Size of the region command lines are written into; a hole follows it.
 pub const CMD_REGION: u64 = 4 * PAGE;
-/// The base of the destinations of normal loads that are meant to succeed.
+/// The base of the destinations of normal loads that are meant to succeed:
+/// 256 MiB into RAM (which starts at 0 on x86 and at 1 GiB on QEMU's arm64
+/// `virt`).
+#[cfg(not(target_arch = "aarch64"))]
 pub const BASE: u64 = 0x1000_0000;
+#[cfg(target_arch = "aarch64")]
+pub const BASE: u64 = 0x5000_0000;
 
 /// A physical address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +123,8 @@ pub struct Load {
 /// A file descriptor for kexec_file_load.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fd {
-    BzImage,
+    /// The kernel the guest booted (/boot/bzImage, /boot/Image on arm64).
+    Kernel,
     Mutant(Vec<Mutation>),
     /// `len` random bytes from `seed`, with a planted setup header or without.
     Synthetic {
@@ -127,9 +140,9 @@ pub enum Fd {
     DevNull,
     Empty,
     WriteOnly,
-    /// An O_PATH descriptor of the bzImage.
+    /// An O_PATH descriptor of the kernel.
     OPath,
-    /// A copy of the bzImage that is also open for writing (ETXTBSY).
+    /// A copy of the kernel that is also open for writing (ETXTBSY).
     Busy,
     /// A sparse file larger than kexec_file_load reads (4 GiB).
     Sparse(u64),
@@ -293,9 +306,9 @@ impl fmt::Display for Load {
 impl fmt::Display for Fd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Fd::BzImage => write!(f, "bzImage"),
+            Fd::Kernel => write!(f, "{}", mutate::NATIVE.name),
             Fd::Mutant(m) => {
-                write!(f, "bzImage(")?;
+                write!(f, "{}(", mutate::NATIVE.name)?;
                 for (i, m) in m.iter().enumerate() {
                     write!(f, "{}{m}", if i > 0 { "," } else { "" })?;
                 }
@@ -418,8 +431,8 @@ fn wild(rng: &mut Rng) -> u64 {
 fn flags_extra(rng: &mut Rng) -> u64 {
     match rng.weighted(&[60, 10, 3, 2, 8, 10, 2, 5]) {
         0 => 0,
-        1 => KEXEC_ARCH_X86_64,
-        2 => KEXEC_ARCH_386,
+        1 => KEXEC_ARCH_NATIVE,
+        2 => KEXEC_ARCH_FOREIGN,
         3 => rng.next_u64() & 0xffff_0000,
         4 => rng.next_u64() & (KEXEC_PRESERVE_CONTEXT | KEXEC_UPDATE_ELFCOREHDR | KEXEC_CRASH_HOTPLUG_SUPPORT),
         5 => 1 << rng.below(64),
@@ -469,7 +482,7 @@ fn valid_load(rng: &mut Rng, crash: bool) -> Load {
     };
     let mut flags = if crash { KEXEC_ON_CRASH } else { 0 };
     flags |= match rng.below(8) {
-        0 => KEXEC_ARCH_X86_64,
+        0 => KEXEC_ARCH_NATIVE,
         1 if crash => KEXEC_CRASH_HOTPLUG_SUPPORT,
         2 if crash => KEXEC_UPDATE_ELFCOREHDR | KEXEC_CRASH_HOTPLUG_SUPPORT,
         3 => 1 << rng.range(32, 63),
@@ -722,7 +735,7 @@ fn synthetic(rng: &mut Rng) -> Fd {
 fn initrd_fd(rng: &mut Rng) -> Fd {
     match rng.weighted(&[70, 10, 5, 15]) {
         0 => Fd::Initrd,
-        1 => Fd::BzImage,
+        1 => Fd::Kernel,
         2 => synthetic(rng),
         _ => bad_fd(rng),
     }
@@ -745,7 +758,7 @@ fn file_flags(rng: &mut Rng, crash: bool) -> u64 {
     f
 }
 
-/// A kexec_file_load. `slow`: per mille of these that load the real bzImage
+/// A kexec_file_load. `slow`: per mille of these that load the real kernel
 /// with valid arguments (they hash every segment).
 fn file_load(rng: &mut Rng, slow: u64) -> FileLoad {
     let crash = rng.chance(400);
@@ -761,7 +774,7 @@ fn file_load(rng: &mut Rng, slow: u64) -> FileLoad {
         let mut t = b"console=ttyS0 panic=-1".to_vec();
         t.push(0);
         let len = t.len() as u64;
-        return FileLoad { kernel: Fd::BzImage, initrd, cmdline: Cmdline { at: CmdAt::Start, text: t, len }, flags };
+        return FileLoad { kernel: Fd::Kernel, initrd, cmdline: Cmdline { at: CmdAt::Start, text: t, len }, flags };
     }
     match rng.weighted(&[15, 8, 30, 22, 12, 13]) {
         0 => {
@@ -771,10 +784,10 @@ fn file_load(rng: &mut Rng, slow: u64) -> FileLoad {
                 1 => rng.next_u64() | 0x40,
                 _ => 0x40 << rng.below(58) | rng.below(0x40),
             };
-            FileLoad { kernel: Fd::BzImage, initrd: Fd::Initrd, cmdline: cmdline(rng), flags: bad }
+            FileLoad { kernel: Fd::Kernel, initrd: Fd::Initrd, cmdline: cmdline(rng), flags: bad }
         }
         1 => {
-            let kernel = if rng.chance(500) { Fd::BzImage } else { bad_fd(rng) };
+            let kernel = if rng.chance(500) { Fd::Kernel } else { bad_fd(rng) };
             let flags = KEXEC_FILE_UNLOAD | file_flags(rng, crash);
             FileLoad { kernel, initrd: initrd_fd(rng), cmdline: cmdline(rng), flags }
         }
@@ -785,7 +798,7 @@ fn file_load(rng: &mut Rng, slow: u64) -> FileLoad {
             flags: file_flags(rng, crash),
         },
         3 => {
-            // A mutated bzImage; the command line is broken more often than
+            // A mutated kernel; the command line is broken more often than
             // not, so that a mutant the loader accepts seldom gets as far as
             // the slow hashing.
             let kernel = Fd::Mutant(mutate::mutations(rng));
@@ -802,7 +815,7 @@ fn file_load(rng: &mut Rng, slow: u64) -> FileLoad {
             flags: file_flags(rng, crash),
         },
         _ => {
-            // The real bzImage with a broken initrd or command line.
+            // The real kernel with a broken initrd or command line.
             let mut cmd = cmdline(rng);
             let mut initrd = initrd_fd(rng);
             let mut flags = file_flags(rng, crash);
@@ -816,7 +829,7 @@ fn file_load(rng: &mut Rng, slow: u64) -> FileLoad {
                     }
                 }
             }
-            FileLoad { kernel: Fd::BzImage, initrd, cmdline: cmd, flags }
+            FileLoad { kernel: Fd::Kernel, initrd, cmdline: cmd, flags }
         }
     }
 }
@@ -1058,7 +1071,7 @@ mod tests {
                 Op::File(f) => {
                     files += 1;
                     let ok_initrd = f.initrd == Fd::Initrd || f.flags & KEXEC_FILE_NO_INITRAMFS != 0;
-                    if f.kernel == Fd::BzImage && f.flags & !0x3e == 0 && f.cmdline.valid() && ok_initrd {
+                    if f.kernel == Fd::Kernel && f.flags & !0x3e == 0 && f.cmdline.valid() && ok_initrd {
                         slow += 1;
                     }
                 }
@@ -1066,7 +1079,7 @@ mod tests {
             }
         }
         assert!(loads > 70000 && files > 10000 && writes > 8000, "{loads} {files} {writes}");
-        // Valid real-bzImage file loads: about one call in a hundred.
+        // Valid real-kernel file loads: about one call in a hundred.
         assert!((300..2000).contains(&slow), "{slow} slow file loads in 100000 calls");
     }
 

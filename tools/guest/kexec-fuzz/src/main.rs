@@ -11,7 +11,7 @@
 //! description (gen.rs) that main.rs turns into pointers and descriptors: a
 //! kexec_load with random, mutated or valid segment lists (a few pages at a
 //! free address load for real; nothing is ever executed), a kexec_file_load
-//! of the real bzImage, a mutated copy (mutate.rs), a synthetic file or a bad
+//! of the real kernel image, a mutated copy (mutate.rs), a synthetic file or a bad
 //! descriptor, with good and bad command lines and flags, or a write to
 //! /sys/kernel/kexec_crash_size or the kexec sysctls. After every call the
 //! program reads /sys/kernel/kexec_loaded, kexec_crash_loaded and
@@ -73,7 +73,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 const DIR: &str = "/tmp/kexec-fuzz";
+#[cfg(not(target_arch = "aarch64"))]
 const KERNEL: &str = "/boot/bzImage";
+#[cfg(target_arch = "aarch64")]
+const KERNEL: &str = "/boot/Image";
 const INITRD: &str = "/boot/initrd.gz";
 const KERNEL_ADDR: u64 = 0xffff_ffff_8100_0000;
 /// MemAvailable may end this much lower than it started.
@@ -121,7 +124,7 @@ fn die(msg: &str) -> ! {
 }
 
 /// What all threads share: the arena of random bytes that segment buffers
-/// point into (a hole follows it), an unmapped page, and the bzImage.
+/// point into (a hole follows it), an unmapped page, and the kernel image.
 struct Shared {
     arena: u64,
     unmapped: u64,
@@ -199,7 +202,7 @@ impl<'a> Exec<'a> {
     fn open_fd(&self, fd: &Fd, writer: &mut Vec<i32>) -> i32 {
         let rd = libc::O_RDONLY;
         match fd {
-            Fd::BzImage => sys::open(KERNEL, rd),
+            Fd::Kernel => sys::open(KERNEL, rd),
             Fd::Mutant(m) => {
                 let p = self.path("mutant");
                 if fs::write(&p, mutate::apply(&self.sh.bz, m)).is_err() {
@@ -714,7 +717,7 @@ fn main() {
         _ => usage(),
     };
     let replay = mode == "replay";
-    // Large buffers (the 2.8 MB mutated bzImages) straight from mmap and back
+    // Large buffers (the mutated kernel images, megabytes each) straight from mmap and back
     // to the kernel when freed: glibc would otherwise raise its threshold and
     // keep megabytes in each thread's arena, which reads as lost MemAvailable.
     // SAFETY: mallopt(3) before any thread exists.
