@@ -434,7 +434,7 @@ if [ "$scenario" = race ] && is_stock; then
     outcome=$(grep -a -m1 '^KR-INFO kexec-fuzz race: ' "$serial" | sed 's/\r$//; s/^KR-INFO kexec-fuzz race: //' || true)
     oops=$(grep -a -m1 -E '\] (BUG:|Oops|general protection fault)' "$serial" | sed 's/\r$//; s/^\[ *[0-9.]*\] //' || true)
     [ $rc -eq 0 ] || outcome="${outcome:+$outcome; }QEMU exited with $rc"
-    echo "PASS stock race: recorded: ${outcome:-no report}${oops:+; kernel: $oops}"
+    echo "PASS $flavour race: recorded: ${outcome:-no report}${oops:+; kernel: $oops}"
     exit 0
 fi
 if [ "$scenario" = kexec-cma ] && is_stock; then
