@@ -44,7 +44,7 @@ FLAVOURS=(stock rust)
 CRASH_TYPES="panic panic-irqoff panic-hardirq bug exception warning stack-overflow softlockup hardlockup hung-task nmi sysrq"
 # The arm64 flavours': all but nmi (QEMU's monitor command "nmi" injects
 # nothing into the virt machine's CPUs).
-ARM64_CRASH_TYPES="panic panic-irqoff panic-hardirq bug exception warning stack-overflow softlockup hardlockup hung-task sysrq"
+ARM64_CRASH_TYPES=${CRASH_TYPES/ nmi / }
 # UEFI firmware for QEMU (Debian's ovmf package), for the kexec-efi scenario.
 OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
 # arm64's (qemu-efi-aarch64, installed by scripts/fetch-arm64.sh): code and variable store.
